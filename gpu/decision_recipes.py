@@ -12,7 +12,7 @@ the base model. Prints one JSON line and writes results.json under --out.
 
     python gpu/decision_recipes.py --model /tmp/models/smol.gguf --data .device/base/shared/data/pubmedqa \
         --folds 0,1,2,3,4 --variant plain: --variant dw10:decision_weight=10 --variant dw10_bal:decision_weight=10,balance=true
-    python gpu/decision_recipes.py --model TINY --data ../shared/data/pubmedqa --limit 12 --folds 0,1 --set max_steps=2 --variant a:   # CPU check
+    python gpu/decision_recipes.py --model tiny --data ../shared/data/pubmedqa --limit 12 --folds 0,1 --set max_steps=2 --variant a:   # CPU check
 """
 import argparse, gc, json, sys, time
 from pathlib import Path
@@ -79,28 +79,47 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
     from med_llm_ft.evaluation import score_labels, bootstrap_ci, mcnemar, load_model as eval_load_model
-    from med_llm_ft.qlora import load_config, load_splits
+    from med_llm_ft.qlora import load_config, load_splits, ConfigError
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    if a.model == 'tiny':  # CPU check: a tiny random Llama
+        from med_llm_ft.qlora import make_tiny_model
+        a.model = str(out / 'tiny') if (out / 'tiny/config.json').exists() else make_tiny_model(out / 'tiny')
     common = dict(model=a.model, data=str(a.data), limit=a.limit, save_steps=0, eval_steps=0, eval_accuracy=False, report_to=['csv'])
     for s in a.set: k, v = s.split('=', 1); common[k] = v
     variants = dict(parse_variant(v) for v in a.variant) or {'default': {}}
     folds = [int(x) for x in a.folds.split(',')]
     t0, res = time.time(), {'model': a.model, 'recipe': a.recipe, 'folds': folds, 'common': {k: v for k, v in common.items() if k != 'data'},
                             'device': torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu', 'variants': {}}
-    runs = {}
+    runs, diverged = {}, {}
     for name, ov in variants.items():
-        cache = out / name / 'runs.json'  # a variant trained by an earlier call (time-boxed jobs) is reused
-        if cache.exists() and [f['fold'] for f in json.loads(cache.read_text())] == folds: runs[name] = json.loads(cache.read_text())
-        else:
-            runs[name] = [run_fold(a, common, ov, k, out / name / f'fold{k}') for k in folds]
-            cache.write_text(json.dumps(runs[name]))
+        runs[name] = []
+        for k in folds:  # a fold trained by an earlier call or a parallel job (time-boxed jobs) is reused
+            cache = out / name / f'fold{k}.json'
+            if not cache.exists():
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                try: row = run_fold(a, common, ov, k, out / name / f'fold{k}')
+                except ConfigError as e:  # training diverged (NaN): recorded, and the variant is out of the selection
+                    if 'diverged' not in str(e): raise
+                    row = {'fold': k, 'diverged': str(e)}
+                cache.write_text(json.dumps(row))
+            runs[name].append(json.loads(cache.read_text()))
+        bad = [f for f in runs[name] if 'diverged' in f]
+        if bad:
+            diverged[name] = {'overrides': ov, 'diverged': bad}
+            print(json.dumps({'variant': name, **diverged[name]}), flush=True)
+            del runs[name]; continue
         if a.only_train: continue
         labels = runs[name][0]['labels']
         s = oof_summary(runs[name], labels)
         res['variants'][name] = {'overrides': ov, **s, 'train_tok_per_s': round(float(np.mean([f['train_tok_per_s'] for f in runs[name]])), 1),
                                  'train_s': round(sum(f['train_s'] for f in runs[name]), 1)}
         print(json.dumps({'variant': name, **res['variants'][name]}), flush=True)
+    res['diverged'] = diverged
     if a.only_train: return
+    if not res['variants']:  # nothing to select: every variant diverged
+        (out / 'results.json').write_text(json.dumps(res, indent=1, default=str))
+        print(json.dumps({'model': a.model, 'device': res['device'], 'selected': None, 'diverged': list(diverged)}), flush=True)
+        return
     # selection on the folds only
     cand = [(v['raw']['macro_f1'], v['raw']['acc'], n, False) for n, v in res['variants'].items()] + \
            [(v['calibrated']['macro_f1'], v['calibrated']['acc'], n, True) for n, v in res['variants'].items()]

@@ -71,6 +71,7 @@ class TrainConfig:
     group_by_length: bool = False  # batches of similar lengths, so padded batches waste little
     torch_compile: bool = False
     decision_weight: float = 1.0  # weight of the decision token(s) in the training loss
+    fused_loss: bool = True  # the loss from TRL's fused LM head (False: from the full logits in fp32; slower, rules the fused kernel out)
     deepspeed: typing.Any = None  # a DeepSpeed config file or dict, passed to the trainer
     # evaluation, checkpoints, logs
     eval_steps: int = 0  # evaluate every N steps (0: at the end only)
@@ -449,23 +450,40 @@ def _sft_trainer_cls():
     from trl import SFTTrainer
 
     class QATrainer(SFTTrainer):
-        "SFTTrainer whose training loss weights the decision token by `decision_weight`."
-        def __init__(self, *args, decision_weight:float=1.0, decision_ids:tuple|None=None, **kw):
+        "SFTTrainer whose training loss weights the decision token by `decision_weight`, from TRL's fused LM head or (`fused_loss=False`) the full logits."
+        def __init__(self, *args, decision_weight:float=1.0, decision_ids:tuple|None=None, fused_loss:bool=True, **kw):
             super().__init__(*args, **kw)
-            self.decision_weight, self.decision_ids = float(decision_weight), decision_ids
+            self.decision_weight, self.decision_ids, self.fused_loss = float(decision_weight), decision_ids, fused_loss
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if self.decision_weight == 1.0 or not self.model.training or self.decision_ids is None:
+            import torch
+            plain = self.decision_weight == 1.0 or self.decision_ids is None
+            if not self.model.training or (plain and self.fused_loss):
                 return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
             tgt = inputs['shift_labels'] if 'shift_labels' in inputs else inputs['labels'][:, 1:]
-            w = 1 + (self.decision_weight - 1) * decision_mask(tgt, *self.decision_ids).float()
+            w = 1 + (self.decision_weight - 1) * decision_mask(tgt, *self.decision_ids).float() if not plain else torch.ones_like(tgt, dtype=torch.float)
+            if not self.fused_loss: return self.logits_loss(model, inputs, tgt, w, num_items_in_batch)
             def weighted(*a, **kw):
                 out = model(*a, **kw)
                 if getattr(out, 'log_probs', None) is None: raise RuntimeError('decision_weight needs TRL\'s fused LM head (per-token log-probs)')
                 out.log_probs = out.log_probs * w.to(out.log_probs.dtype)
                 return out
             return super().compute_loss(weighted, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+        def logits_loss(self, model, inputs, tgt, w, num_items_in_batch=None):
+            "The same weighted loss from the model's full logits, in fp32: normalised as TRL's (by `num_items_in_batch`, times the processes)."
+            import torch
+            import torch.nn.functional as F
+            out = model(**{k: v for k, v in inputs.items() if k not in ('labels', 'shift_labels')})
+            logits = out.logits if 'shift_labels' in inputs else out.logits[:, :-1]
+            nll = F.cross_entropy(logits.float().transpose(1, 2), tgt, ignore_index=-100, reduction='none')
+            n = (tgt != -100).sum() if num_items_in_batch is None else num_items_in_batch
+            loss = (nll * w).sum() / torch.as_tensor(n, device=nll.device).clamp(min=1)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None: loss = loss * self.accelerator.num_processes
+            if 'attention_mask' in inputs: self._total_train_tokens += int(inputs['attention_mask'].sum())  # as TRL counts them
+            return loss
     return QATrainer
+
 
 # %% ../nbs/01_qlora.ipynb #c047
 def decision_metrics(gold:list, pred:list, labels:tuple=PUBMEDQA_LABELS) -> dict:
@@ -589,7 +607,7 @@ def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|N
         if not found: raise ConfigError(f"decision_weight={cfg.decision_weight}: no decision line ({tok.decode(dec_ids[0])!r} + label) in the training targets")
     trainer = _sft_trainer_cls()(model=model, args=sft_args(cfg, bool(eval_rows)), train_dataset=to_dataset(train_rows),
                                  eval_dataset=to_dataset(eval_rows) if eval_rows else None, processing_class=tok, callbacks=cbs,
-                                 decision_weight=cfg.decision_weight, decision_ids=dec_ids)
+                                 decision_weight=cfg.decision_weight, decision_ids=dec_ids, fused_loss=cfg.fused_loss)
     if dec_cb: dec_cb.trainer = trainer
     speed.trainer, trainer.throughput, trainer.nan_guard = trainer, speed, guard
     if compute_dtype(cfg) == torch.float32:  # TRL casts QLoRA adapters to bf16; on CPU, compute stays fp32
