@@ -35,7 +35,7 @@ class TrainConfig:
     method: str = 'lora'  # 'lora' (adapters on a frozen base) or 'full' (every weight; quant must be 'none')
     quant: str = '4bit'  # '4bit' (NF4, double quant), '8bit' (LLM.int8) or 'none'
     bnb_4bit_quant_storage: str | None = None  # e.g. 'bfloat16' so FSDP / ZeRO-3 can shard the 4-bit weights
-    dtype: str = 'auto'  # compute dtype: 'auto' is bfloat16 on a GPU that has it, float32 on CPU
+    dtype: str = 'auto'  # compute dtype: 'auto' is bfloat16 on a GPU with bf16 units, float16 on an older GPU (T4), float32 on CPU
     attn_implementation: str | None = None  # 'sdpa', 'flash_attention_2', 'eager', ... (None: transformers' default)
     # LoRA
     lora_r: int = 16
