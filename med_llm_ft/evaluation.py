@@ -399,11 +399,12 @@ def adapter_base(adapter:str|Path) -> str|None:
     return json.loads(f.read_text()).get('base_model_name_or_path')
 
 def load_model(name:str=DEFAULT_MODEL, adapter:str|Path|None=None, dtype:str='auto', device:str|None=None, bits:int=0):
-    "(model, tokenizer): the base model on `device` (cuda if available), bf16 on GPU and fp32 on CPU, with the adapter applied."
+    "(model, tokenizer): the base model on `device` (cuda if available), with the adapter applied; dtype 'auto' is bf16 on a GPU with bf16 units, fp16 on an older one (a T4), fp32 on CPU."
     import torch
     from transformers import AutoModelForCausalLM
+    from med_llm_ft.qlora import auto_dtype, bf16_native
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if dtype == 'auto': dtype = 'bfloat16' if device.startswith('cuda') else 'float32'
+    if dtype == 'auto': dtype = auto_dtype(device.startswith('cuda'), bf16_native())
     path = resolve_model(name)
     kw = {}
     if bits in (4, 8):

@@ -11,16 +11,17 @@ from pathlib import Path
 
 from .data import (DataError, QARecord, PUBMEDQA_LABELS, DEFAULT_MODEL, SYSTEM_PROMPT, load_records, sample_path,
                              resolve_model, load_tokenizer, fix_special_tokens, tokenize_records, format_example, target_text, stratified_split,
-                             subset, official_split, cv_fold, write_atomic)
+                             subset, official_split, cv_fold, write_atomic, cache_dir)
 
 # %% auto #0
-__all__ = ['RECIPES', 'TINY', 'LORA_PRESETS', 'ConfigError', 'TrainConfig', 'validate', 'load_config', 'save_config', 'on_gpu',
+__all__ = ['RECIPES', 'TINY', 'LORA_PRESETS', 'PUBMEDQA_URL', 'PUBMEDQA_FILES', 'ConfigError', 'TrainConfig', 'validate',
+           'load_config', 'save_config', 'auto_dtype', 'bf16_native', 'machine_dtype', 'amp_flags', 'on_gpu',
            'compute_dtype', 'bnb_config', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'load_model', 'tiny_config',
            'make_tiny_model', 'linear_names', 'lora_targets', 'add_lora', 'split_records', 'balance_records',
-           'load_splits', 'tokenize', 'to_dataset', 'decision_line', 'decision_tokens', 'decision_mask',
-           'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer', 'count_params', 'plot_loss', 'train',
-           'save_adapter', 'load_adapter', 'merge_adapter', 'zip_adapter', 'evaluate_adapter', 'sweep', 'plot_sweep',
-           'train_parser', 'cli_train']
+           'fetch_pubmedqa', 'load_splits', 'tokenize', 'to_dataset', 'decision_line', 'decision_tokens',
+           'decision_mask', 'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer', 'count_params',
+           'plot_loss', 'train', 'save_adapter', 'load_adapter', 'merge_adapter', 'zip_adapter', 'evaluate_adapter',
+           'sweep', 'plot_sweep', 'train_parser', 'cli_train']
 
 # %% ../nbs/01_qlora.ipynb #c006
 class ConfigError(DataError):
@@ -34,7 +35,7 @@ class TrainConfig:
     method: str = 'lora'  # 'lora' (adapters on a frozen base) or 'full' (every weight; quant must be 'none')
     quant: str = '4bit'  # '4bit' (NF4, double quant), '8bit' (LLM.int8) or 'none'
     bnb_4bit_quant_storage: str | None = None  # e.g. 'bfloat16' so FSDP / ZeRO-3 can shard the 4-bit weights
-    dtype: str = 'auto'  # compute dtype: 'auto' is bfloat16 on a GPU that has it, float32 on CPU
+    dtype: str = 'auto'  # compute dtype: 'auto' is bfloat16 on a GPU with bf16 units, float16 on an older GPU (T4), float32 on CPU
     attn_implementation: str | None = None  # 'sdpa', 'flash_attention_2', 'eager', ... (None: transformers' default)
     # LoRA
     lora_r: int = 16
@@ -197,15 +198,39 @@ def save_config(cfg:TrainConfig, path:str|Path) -> Path:
     return Path(path)
 
 # %% ../nbs/01_qlora.ipynb #c014
+def auto_dtype(cuda:bool, # a GPU does the compute
+               bf16_native:bool, # the GPU has bf16 units (compute capability 8.0+: A100, L4, H100; not a T4 or V100)
+              ) -> str:
+    "The compute dtype that dtype='auto' means: 'bfloat16' on a GPU with native bf16, 'float16' on an older GPU, 'float32' on CPU."
+    if not cuda: return 'float32'
+    return 'bfloat16' if bf16_native else 'float16'
+
+def bf16_native() -> bool:
+    "Whether this machine's GPU computes in bf16 natively; False on CPU and where bf16 is only emulated (a T4, where `is_bf16_supported()` says True)."
+    import torch
+    if not torch.cuda.is_available(): return False
+    try: return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError: return torch.cuda.get_device_capability()[0] >= 8  # torch before 2.3: no emulation check, no argument
+
+def machine_dtype() -> str:
+    "`auto_dtype` for this machine: 'bfloat16', 'float16' or 'float32'."
+    import torch
+    return auto_dtype(torch.cuda.is_available(), bf16_native())
+
+def amp_flags(dtype:str, # the compute dtype's name
+              cuda:bool, # training on a GPU
+             ) -> dict:
+    "The trainer's mixed-precision flags: bf16 autocast, or fp16 autocast with a loss scaler (trainable weights in fp32), on a GPU; none on CPU."
+    return {'bf16': cuda and dtype == 'bfloat16', 'fp16': cuda and dtype == 'float16'}
+
 def on_gpu() -> bool:
     import torch
     return torch.cuda.is_available()
 
 def compute_dtype(cfg:TrainConfig):
-    "The torch dtype for weights and compute: bf16 on a GPU that supports it, fp32 on CPU, unless `cfg.dtype` says otherwise."
+    "The torch dtype for weights and compute: `cfg.dtype`, or for 'auto' `machine_dtype()` (bf16 or fp16 on a GPU, fp32 on CPU)."
     import torch
-    if cfg.dtype != 'auto': return getattr(torch, cfg.dtype)
-    return torch.bfloat16 if on_gpu() and torch.cuda.is_bf16_supported() else torch.float32
+    return getattr(torch, machine_dtype() if cfg.dtype == 'auto' else cfg.dtype)
 
 def bnb_config(cfg:TrainConfig):
     "The BitsAndBytesConfig for `cfg.quant` (None for 'none')."
@@ -373,6 +398,30 @@ def _baseline_module():
             mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
             return mod
     return None
+
+# %% ../nbs/01_qlora.ipynb #fetch
+PUBMEDQA_URL = 'https://raw.githubusercontent.com/pubmedqa/pubmedqa/master/data'  # the official PQA-L files
+PUBMEDQA_FILES = ('ori_pqal.json', 'test_ground_truth.json')
+
+def fetch_pubmedqa(dest:str|Path|None=None, # folder to write them into (default: `cache_dir() / 'pubmedqa'`)
+                   base_url:str=PUBMEDQA_URL, # where ori_pqal.json and test_ground_truth.json are
+                   timeout:float=120) -> Path:
+    "The folder holding PubMedQA's official labeled files, downloaded into `dest` unless they are there already; a failed download writes nothing."
+    import urllib.request
+    dest = Path(dest) if dest else cache_dir() / 'pubmedqa'
+    if all((dest / f).exists() for f in PUBMEDQA_FILES): return dest
+    def write(tmp):
+        for f in PUBMEDQA_FILES:
+            url = f"{base_url.rstrip('/')}/{f}"
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as r: raw = r.read()
+                data = json.loads(raw)
+            except (OSError, ValueError) as e:  # URLError and HTTPError are OSErrors; bad JSON is a ValueError
+                raise DataError(f"{url}: could not download PubMedQA ({type(e).__name__}: {e}); copy {', '.join(PUBMEDQA_FILES)} "
+                                f"into a folder and pass it (or set $PUBMEDQA_DIR)") from None
+            if not isinstance(data, dict) or not data: raise DataError(f"{url}: not PubMedQA's {f} (expected a non-empty JSON object)")
+            (tmp / f).write_bytes(raw)
+    return write_atomic(dest, write)
 
 # %% ../nbs/01_qlora.ipynb #c036
 def _prepared(data) -> bool: return bool(data) and (Path(data) / 'train.jsonl').exists() and (Path(data) / 'stats.json').exists()
@@ -550,7 +599,8 @@ def _callbacks():
         "Stop at the first logged loss or gradient norm that is NaN or infinite: a diverged run must fail loudly, not save an adapter."
         def __init__(self): self.bad = None
         def on_log(self, args, state, control, logs=None, **kw):
-            for k in ('loss', 'grad_norm'):
+            # under fp16 autocast an infinite gradient norm is the loss scaler's signal to skip the step and lower the scale
+            for k in ('loss',) if getattr(args, 'fp16', False) else ('loss', 'grad_norm'):
                 v = (logs or {}).get(k)
                 if v is not None and not math.isfinite(float(v)) and self.bad is None:
                     self.bad = (state.global_step, k, float(v)); control.should_training_stop = True
@@ -562,13 +612,12 @@ def sft_args(cfg:TrainConfig, has_eval:bool):
     "The SFTConfig (TRL's TrainingArguments) for `cfg`."
     import torch
     from trl import SFTConfig
-    bf16 = compute_dtype(cfg) == torch.bfloat16 and on_gpu()
     report = [r for r in (cfg.report_to or []) if r != 'csv']
     if 'tensorboard' in report:
         try: import tensorboard  # noqa: F401
         except ImportError: raise ConfigError("report_to: 'tensorboard' needs the tensorboard package (pip install tensorboard)") from None
     eval_on = has_eval and cfg.eval_steps > 0
-    prec = {'bf16': bf16, 'fp16': False}
+    prec = amp_flags(str(compute_dtype(cfg)).removeprefix('torch.'), on_gpu())  # bf16 or fp16 autocast on a GPU
     if cfg.deepspeed:  # precision flags from the DeepSpeed config, and the CPU process state (med_llm_ft.zero3)
         from med_llm_ft.zero3 import trainer_kwargs
         prec.update(trainer_kwargs(cfg))
@@ -610,7 +659,8 @@ def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|N
                                  decision_weight=cfg.decision_weight, decision_ids=dec_ids, fused_loss=cfg.fused_loss)
     if dec_cb: dec_cb.trainer = trainer
     speed.trainer, trainer.throughput, trainer.nan_guard = trainer, speed, guard
-    if compute_dtype(cfg) == torch.float32:  # TRL casts QLoRA adapters to bf16; on CPU, compute stays fp32
+    fp16_amp = trainer.args.fp16 and not cfg.deepspeed  # (DeepSpeed's fp16 engine keeps its own fp32 master weights)
+    if compute_dtype(cfg) == torch.float32 or fp16_amp:  # TRL casts QLoRA adapters to bf16; fp32 compute and fp16's loss scaler need fp32
         for p in trainer.model.parameters():
             if p.requires_grad and p.dtype != torch.float32: p.data = p.data.float()
     return trainer

@@ -215,9 +215,12 @@ class Generation:
     logprobs:list|None=None  # log-probability of each generated token, if asked for
 
 def _dtype(dtype:str, device:str):
+    "'auto': fp32 on CPU; on a GPU the checkpoint's dtype, except fp16 where the GPU has no bf16 units (a T4; `med_llm_ft.qlora.machine_dtype`)."
     import torch
-    if dtype == 'auto': return torch.float32 if device == 'cpu' else 'auto'
-    return getattr(torch, dtype)
+    from med_llm_ft.qlora import auto_dtype, bf16_native
+    if dtype != 'auto': return getattr(torch, dtype)
+    if device == 'cpu': return torch.float32
+    return 'auto' if auto_dtype(True, bf16_native()) == 'bfloat16' else torch.float16
 
 # %% ../nbs/04_vllm.ipynb #c027
 class HFEngine:
@@ -407,7 +410,12 @@ def _vllm_worker(argv:list) -> int:
         import vllm
         from vllm import LLM, SamplingParams
         from vllm.lora.request import LoRARequest
-        llm = LLM(**json.loads(argv[0]))
+        spec = json.loads(argv[0])
+        if on_gpu and spec.get('dtype', 'auto') == 'auto':  # a GPU without bf16 units (a T4) runs in fp16; asked through NVML, before CUDA starts here
+            from vllm.platforms import current_platform
+            from med_llm_ft.qlora import auto_dtype
+            if auto_dtype(True, current_platform.has_device_capability(80)) == 'float16': spec['dtype'] = 'half'
+        llm = LLM(**spec)
         engine = llm.llm_engine
     except BaseException as e:
         send(ok=False, error=f"engine start failed: {type(e).__name__}: {e}"); return 1

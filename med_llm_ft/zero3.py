@@ -39,10 +39,9 @@ PRECISIONS = ('bf16', 'fp16', 'fp32')
 TORCH_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16', 'fp32': 'float32'}
 
 def hardware_precision() -> str:
-    "'bf16' on a GPU that has it, 'fp16' on an older GPU, 'fp32' on CPU."
-    import torch
-    if torch.cuda.is_available(): return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
-    return 'fp32'
+    "'bf16' on a GPU with bf16 units, 'fp16' on an older GPU (a T4 only emulates bf16), 'fp32' on CPU: `med_llm_ft.qlora.machine_dtype`."
+    from med_llm_ft.qlora import machine_dtype
+    return {v: k for k, v in TORCH_DTYPES.items()}[machine_dtype()]
 
 def resolve_precision(precision:str='auto') -> str:
     "`precision`, with 'auto' replaced by `hardware_precision()`; an unknown name is an error."
