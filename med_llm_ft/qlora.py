@@ -14,14 +14,14 @@ from .data import (DataError, QARecord, PUBMEDQA_LABELS, DEFAULT_MODEL, SYSTEM_P
                              subset, official_split, cv_fold, write_atomic, cache_dir)
 
 # %% auto #0
-__all__ = ['RECIPES', 'TINY', 'LORA_PRESETS', 'PUBMEDQA_URL', 'PUBMEDQA_FILES', 'ConfigError', 'TrainConfig', 'validate',
-           'load_config', 'save_config', 'auto_dtype', 'bf16_native', 'machine_dtype', 'amp_flags', 'on_gpu',
-           'compute_dtype', 'bnb_config', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'load_model', 'tiny_config',
-           'make_tiny_model', 'linear_names', 'lora_targets', 'add_lora', 'split_records', 'balance_records',
-           'fetch_pubmedqa', 'load_splits', 'tokenize', 'to_dataset', 'decision_line', 'decision_tokens',
-           'decision_mask', 'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer', 'count_params',
-           'plot_loss', 'train', 'save_adapter', 'load_adapter', 'merge_adapter', 'zip_adapter', 'evaluate_adapter',
-           'sweep', 'plot_sweep', 'train_parser', 'cli_train']
+__all__ = ['RECIPES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'PUBMEDQA_URL', 'PUBMEDQA_FILES', 'ConfigError', 'TrainConfig',
+           'validate', 'load_config', 'save_config', 'auto_dtype', 'bf16_native', 'machine_dtype', 'amp_flags',
+           'on_gpu', 'compute_dtype', 'bnb_config', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for',
+           'load_model', 'tiny_config', 'make_tiny_model', 'linear_names', 'lora_targets', 'add_lora', 'split_records',
+           'balance_records', 'fetch_pubmedqa', 'load_splits', 'tokenize', 'to_dataset', 'decision_line',
+           'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer',
+           'count_params', 'plot_loss', 'train', 'save_adapter', 'load_adapter', 'merge_adapter', 'zip_adapter',
+           'evaluate_adapter', 'sweep', 'plot_sweep', 'train_parser', 'cli_train']
 
 # %% ../nbs/01_qlora.ipynb #c006
 class ConfigError(DataError):
@@ -101,6 +101,10 @@ RECIPES = {
     # chosen on five official CV folds (see 'Learning the decision' below): the decision token weighted x10, classes balanced
     'smollm2-pubmedqa': dict(model='smollm2-135m', data='qiaojin/PubMedQA', split='official', quant='none', gradient_checkpointing=False, batch_size=16,
                              lr=4e-4, group_by_length=True, warmup=0.05, logging_steps=5, save_steps=0, decision_weight=10.0, balance=True),
+    # the same on Qwen2.5-Coder-1.5B-Instruct at lr 1e-4 with eager attention (sdpa diverged; see 'Qwen2.5 and sdpa' below)
+    'qwen2.5-coder-1.5b-pubmedqa': dict(model='qwen2.5-coder-1.5b', data='qiaojin/PubMedQA', split='official', quant='none', gradient_checkpointing=False,
+                                        batch_size=16, lr=1e-4, group_by_length=True, warmup=0.05, logging_steps=5, save_steps=0, decision_weight=10.0,
+                                        balance=True, attn_implementation='eager'),
 }
 
 # %% ../nbs/01_qlora.ipynb #c010
@@ -269,6 +273,19 @@ def fix_4bit_cpu(model) -> int:
     return n
 
 # %% ../nbs/01_qlora.ipynb #c017
+SDPA_DIVERGES = ('qwen2',)  # model types whose LoRA training turned NaN with sdpa on a GPU (see 'Qwen2.5 and sdpa' below)
+
+def attention_for(attn:str|None, # the configured `attn_implementation` (None: choose)
+                  model_type:str, # the model's `config.model_type`
+                  cuda:bool) -> str|None: # training on a GPU?
+    "The attention implementation to load: `attn` if set, 'eager' for the model types that diverged with sdpa on a GPU, else None (transformers' default)."
+    if attn: return attn
+    return 'eager' if cuda and model_type in SDPA_DIVERGES else None
+
+def _model_type(path) -> str:
+    from transformers import AutoConfig
+    return AutoConfig.from_pretrained(path).model_type
+
 def load_model(cfg:TrainConfig):
     "(model, tokenizer): the base model of `cfg`, quantized and prepared for k-bit training as configured (no adapters yet)."
     import torch
@@ -277,7 +294,8 @@ def load_model(cfg:TrainConfig):
     tok = load_tokenizer(path)
     dtype, q = compute_dtype(cfg), bnb_config(cfg)
     kw = dict(dtype=dtype, quantization_config=q)
-    if cfg.attn_implementation: kw['attn_implementation'] = cfg.attn_implementation
+    attn = attention_for(cfg.attn_implementation, _model_type(path), on_gpu())
+    if attn: kw['attn_implementation'] = attn
     if on_gpu() and not cfg.deepspeed: kw['device_map'] = {'': int(os.environ.get('LOCAL_RANK', 0))}
     model = AutoModelForCausalLM.from_pretrained(path, **kw)
     fix_special_tokens(tok, model)
@@ -726,7 +744,7 @@ def train(cfg:TrainConfig) -> dict:
     if trainer.nan_guard.bad:
         step, key, v = trainer.nan_guard.bad
         raise ConfigError(f"training diverged: {key} = {v} at step {step} ({cfg.model}, lr={cfg.lr}, decision_weight={cfg.decision_weight}); "
-                          f"nothing was saved. Try a lower lr, or dtype='float32' to rule out bf16 overflow")
+                          f"nothing was saved. Try attn_implementation='eager' (Qwen2.5 with sdpa diverged so on an H200), a lower lr, or dtype='float32'")
     tokens = int(getattr(trainer, '_total_train_tokens', 0)) or sum(len(r['input_ids']) for r in tr_rows) * cfg.epochs
     res.update({'resumed_from': ckpt, 'steps': trainer.state.global_step, 'train_loss': round(tr_out.training_loss, 4),
                 'train_s': round(secs, 2), 'train_tokens': tokens, 'train_tok_per_s': round(tokens / secs, 1),

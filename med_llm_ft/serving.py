@@ -407,6 +407,8 @@ def _vllm_worker(argv:list) -> int:
         if not on_gpu:
             os.environ.setdefault('VLLM_CPU_KVCACHE_SPACE', '1')
             os.environ.setdefault('VLLM_ENABLE_V1_MULTIPROCESSING', '0')
+        else:  # `cuda.is_available()` has poisoned fork here: vLLM's engine process must be spawned (seen on an H200 with vLLM 0.22)
+            os.environ.setdefault('VLLM_WORKER_MULTIPROC_METHOD', 'spawn')
         import vllm
         from vllm import LLM, SamplingParams
         from vllm.lora.request import LoRARequest
