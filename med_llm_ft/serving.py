@@ -409,6 +409,7 @@ def _vllm_worker(argv:list) -> int:
             os.environ.setdefault('VLLM_ENABLE_V1_MULTIPROCESSING', '0')
         else:  # `cuda.is_available()` has poisoned fork here: vLLM's engine process must be spawned (seen on an H200 with vLLM 0.22)
             os.environ.setdefault('VLLM_WORKER_MULTIPROC_METHOD', 'spawn')
+            if importlib.util.find_spec('flashinfer') is None: os.environ.setdefault('VLLM_USE_FLASHINFER_SAMPLER', '0')  # else vLLM 0.22 fails to start
         import vllm
         from vllm import LLM, SamplingParams
         from vllm.lora.request import LoRARequest
