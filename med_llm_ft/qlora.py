@@ -551,7 +551,6 @@ def _sft_trainer_cls():
             return loss
     return QATrainer
 
-
 # %% ../nbs/01_qlora.ipynb #c047
 def decision_metrics(gold:list, pred:list, labels:tuple=PUBMEDQA_LABELS) -> dict:
     "Accuracy, macro-F1 over `labels` (a label never predicted nor present scores 0, as in the baseline) and the predicted counts."
@@ -900,5 +899,5 @@ def cli_train(argv:list|None=None) -> dict:
     cfg = load_config(a.config, ov, a.recipe)
     res = train(cfg)
     res.pop('trainer', None)
-    print(json.dumps(res, default=str))
+    if int(os.environ.get('RANK', 0)) == 0: print(json.dumps(res, default=str))  # one line per job, not per process
     return res

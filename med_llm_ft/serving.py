@@ -691,7 +691,8 @@ def cli_serve(argv:list|None=None) -> int:
         print(f"merging {adapter} into {model} -> {out}", flush=True)
         model, adapter, served = str(merge_adapter(model, adapter, out)), None, served or a.adapter_name
     def _term(*_): raise KeyboardInterrupt  # docker stop sends SIGTERM: stop as on Ctrl-C
-    old, srv = signal.signal(signal.SIGTERM, _term), None
+    # SIGINT too: a process started in the background by a shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
+    old, srv = {s: signal.signal(s, _term) for s in (signal.SIGTERM, signal.SIGINT)}, None
     try:
         srv = serve(model, adapter, a.adapter_name, a.host, a.port, a.backend, served, a.dtype, a.max_model_len, a.timeout, a.log, extra)
         print(f"serving {srv.models} at {srv.url} ({a.backend}; log {srv.log_path}); Ctrl-C stops", flush=True)
@@ -703,7 +704,7 @@ def cli_serve(argv:list|None=None) -> int:
         print(f"med-llm-ft serve: error: {e}", file=sys.stderr); raise SystemExit(1) from None
     finally:
         if srv is not None: srv.stop()
-        signal.signal(signal.SIGTERM, old)
+        for s, h in old.items(): signal.signal(s, h)
     return 0
 
 # %% ../nbs/04_vllm.ipynb #c061
