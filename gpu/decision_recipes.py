@@ -20,18 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from med_llm_ft.evaluation import _log_softmax as log_softmax  # the one fit_label_bias uses
+from med_llm_ft.qlora import decision_metrics as metrics  # acc, macro-F1 (evaluation.classification_metrics), predicted counts
 
 
 def parse_variant(s):
     name, _, rest = s.partition(':')
     ov = dict(kv.split('=', 1) for kv in filter(None, (x.strip() for x in rest.split(','))))
     return name or 'default', ov
-
-
-def metrics(gold, pred, labels):
-    from med_llm_ft.evaluation import classification_metrics
-    m = classification_metrics(gold, pred, labels)
-    return {'acc': round(m['accuracy'], 4), 'macro_f1': round(m['macro_f1'], 4), 'pred_dist': {l: pred.count(l) for l in labels}}
 
 
 def run_fold(a, common, ov, k, out):

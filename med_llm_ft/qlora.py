@@ -5,7 +5,6 @@
 # %% ../nbs/01_qlora.ipynb #c003
 from __future__ import annotations
 import dataclasses, csv, itertools, json, math, os, random, shutil, sys, tempfile, time, typing, warnings, zipfile
-from collections import Counter
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 
@@ -553,15 +552,11 @@ def _sft_trainer_cls():
 
 # %% ../nbs/01_qlora.ipynb #c047
 def decision_metrics(gold:list, pred:list, labels:tuple=PUBMEDQA_LABELS) -> dict:
-    "Accuracy, macro-F1 over `labels` (a label never predicted nor present scores 0, as in the baseline) and the predicted counts."
+    "Accuracy, macro-F1 and the predicted counts, rounded for training logs: `med_llm_ft.evaluation.classification_metrics` in short."
     if not gold: return {}
-    f1s = []
-    for l in labels:
-        tp = sum(g == l and p == l for g, p in zip(gold, pred)); fp = sum(g != l and p == l for g, p in zip(gold, pred))
-        fn = sum(g == l and p != l for g, p in zip(gold, pred))
-        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return {'acc': round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4), 'macro_f1': round(sum(f1s) / len(labels), 4),
-            'pred_dist': dict(Counter(pred))}
+    from med_llm_ft.evaluation import classification_metrics
+    m = classification_metrics(gold, pred, labels)
+    return {'acc': round(m['accuracy'], 4), 'macro_f1': round(m['macro_f1'], 4), 'pred_dist': m['pred_dist']}
 
 def evaluate_records(model, tok, records:list, cfg:TrainConfig) -> dict:
     "Decision accuracy / macro-F1 of `model` on `records`."
