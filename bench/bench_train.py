@@ -41,9 +41,18 @@ def last_json(text):
     return None
 
 
+def baseline_model_args(model):
+    "The baseline loads the GGUF itself, except where transformers misreads the GGUF's tokenizer (Gemma): then it gets our conversion."
+    m = Path(model)
+    if m.suffix != '.gguf': return ['--model', str(m)]
+    from med_llm_ft.data import resolve_model, GGUF_SPM_BPE
+    conv = resolve_model(str(m))
+    if json.loads((Path(conv) / 'config.json').read_text()).get('model_type') in GGUF_SPM_BPE: return ['--model', conv]
+    return ['--model', str(m.parent), '--gguf', m.name]
+
+
 def run_baseline(a, out):
-    m = Path(a.model)
-    model_args = ['--model', str(m.parent), '--gguf', m.name] if m.suffix == '.gguf' else ['--model', str(m)]
+    model_args = baseline_model_args(a.model)
     cmd = [sys.executable, str(find_baseline(a.baseline)), *model_args, '--data', str(a.data), '--bits', str(a.bits),
            '--epochs', str(a.epochs), '--out', str(out / 'baseline')] + (['--limit', str(a.limit)] if a.limit else [])
     print('baseline:', ' '.join(cmd), file=sys.stderr, flush=True)

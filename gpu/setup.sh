@@ -9,7 +9,7 @@ fi
 [ -d .device/base/shared ] && [ ! -d /tmp/shared ] && cp -r .device/base/shared /tmp/shared  # data + baseline recipe
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 MED_LLM_FT_CACHE=/tmp/mlcache HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p /tmp/models
-for nc in smol:2 q05:9 q15:20; do  # join a model only once all its chunks are there
+for nc in smol:2 q05:9 q15:20 gem:5; do  # join a model only once all its chunks are there
   name=${nc%:*}; n=${nc#*:}
   if [ "$(ls /tmp/chunks/$name.* 2>/dev/null | wc -l)" = "$n" ] && [ ! -f /tmp/models/$name.gguf ]; then cat /tmp/chunks/$name.* > /tmp/models/$name.gguf; fi
 done

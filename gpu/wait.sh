@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Wait up to $1 seconds for gpu/session2.sh to finish (/tmp/res/DONE), then pack /tmp/res into $OUT/res.tgz and show the timeline.
+# Wait up to $1 seconds for the GPU job to finish (/tmp/res/DONE), then pack /tmp/res into $OUT/res.tgz and show the timeline.
 end=$((SECONDS + ${1:-560}))
 while [ ! -f /tmp/res/DONE ] && [ $SECONDS -lt $end ]; do sleep 5; done
 tar -czf "$OUT/res.tgz" -C /tmp res 2>/dev/null

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Iterable
 
 # %% auto #0
-__all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'DataError', 'QARecord',
-           'pubmedqa_official', 'pubmedqa_hub', 'parse_options', 'medreason_record', 'medqa_record', 'read_rows',
-           'records_from_rows', 'load_records', 'sample_path', 'find_pubmedqa', 'user_text', 'target_text',
-           'parse_decision', 'chat_parts', 'format_example', 'cache_dir', 'packaged_gguf', 'fix_special_tokens',
-           'resolve_model', 'load_tokenizer', 'stratified_split', 'subset', 'official_split', 'cv_fold',
-           'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic', 'prepare', 'cli_prepare']
+__all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'GGUF_SPM_BPE',
+           'CHAT_TEMPLATES', 'DataError', 'QARecord', 'pubmedqa_official', 'pubmedqa_hub', 'parse_options',
+           'medreason_record', 'medqa_record', 'read_rows', 'records_from_rows', 'load_records', 'sample_path',
+           'find_pubmedqa', 'user_text', 'target_text', 'parse_decision', 'chat_parts', 'format_example', 'cache_dir',
+           'packaged_gguf', 'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer',
+           'stratified_split', 'subset', 'official_split', 'cv_fold', 'tokenize_records', 'length_report',
+           'plot_lengths', 'write_atomic', 'prepare', 'cli_prepare']
 
 # %% ../nbs/00_data.ipynb #c006
 PUBMEDQA_LABELS = ('yes', 'no', 'maybe')
@@ -338,23 +339,66 @@ def fix_special_tokens(tok, model=None):
             model.generation_config.pad_token_id, model.generation_config.eos_token_id = tok.pad_token_id, tok.eos_token_id
     return tok
 
+# %% ../nbs/00_data.ipynb #spm
+GGUF_SPM_BPE = ('gemma2', 'gemma3_text')  # model types whose GGUF vocabulary transformers misreads (see above)
+
+def spm_bpe_tokenizer(gguf_path:str|Path):
+    "A fast tokenizer rebuilt from a GGUF's SentencePiece-BPE vocabulary (Gemma): BPE merges ranked by the merged piece's score."
+    from gguf import GGUFReader
+    from tokenizers import Tokenizer, AddedToken, decoders, normalizers, processors
+    from tokenizers.models import BPE
+    from transformers import PreTrainedTokenizerFast
+    f = GGUFReader(str(gguf_path)).fields
+    arr = lambda k: [f[k].parts[i] for i in f[k].data]
+    toks = [bytes(p).decode('utf-8') for p in arr('tokenizer.ggml.tokens')]
+    scores = [float(p[0]) for p in arr('tokenizer.ggml.scores')]
+    types = [int(p[0]) for p in arr('tokenizer.ggml.token_type')]  # 1 normal, 2 unknown, 3 control, 4 user-defined, 6 byte
+    vocab = {t: i for i, t in enumerate(toks)}
+    merges = []
+    for t, i in vocab.items():
+        if types[i] != 1: continue
+        for k in range(1, len(t)):
+            a, b = t[:k], t[k:]
+            if a in vocab and b in vocab: merges.append((-scores[i], vocab[a], vocab[b], a, b))
+    merges.sort()
+    tk = Tokenizer(BPE(vocab, [(a, b) for *_, a, b in merges], unk_token=toks[int(f['tokenizer.ggml.unknown_token_id'].parts[-1][0])],
+                       fuse_unk=True, byte_fallback=True))
+    tk.normalizer = normalizers.Replace(' ', '▁')
+    tk.decoder = decoders.Sequence([decoders.Replace('▁', ' '), decoders.ByteFallback(), decoders.Fuse()])
+    tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t, ty in zip(toks, types) if ty == 3])
+    tk.add_tokens([AddedToken(t, special=False, normalized=False) for t, ty in zip(toks, types) if ty == 4])
+    tid = lambda k: int(f[k].parts[-1][0])
+    bos = toks[tid('tokenizer.ggml.bos_token_id')]
+    tk.post_processor = processors.TemplateProcessing(single=f'{bos} $A', pair=f'{bos} $A {bos} $B', special_tokens=[(bos, vocab[bos])])
+    return PreTrainedTokenizerFast(tokenizer_object=tk, bos_token=bos, eos_token=toks[tid('tokenizer.ggml.eos_token_id')],
+                                   unk_token=toks[tid('tokenizer.ggml.unknown_token_id')], pad_token=toks[tid('tokenizer.ggml.padding_token_id')])
+
 # %% ../nbs/00_data.ipynb #c047
+# Chat templates that a model's GGUF leaves out: Gemma 3's format, as Google's Gemma 3 tokenizers carry it (text only)
+CHAT_TEMPLATES = {'gemma3_text': (
+    "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}{%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}"
+    "{%- set loop_messages = messages[1:] -%}{%- else -%}{%- set first_user_prefix = '' -%}{%- set loop_messages = messages -%}{%- endif -%}"
+    "{%- for message in loop_messages -%}{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
+    "{{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else '') }}{{ message['content'] | trim }}{{ '<end_of_turn>\\n' }}"
+    "{%- endfor -%}{%- if add_generation_prompt -%}{{ '<start_of_turn>model\\n' }}{%- endif -%}")}
+
 def resolve_model(name:str=DEFAULT_MODEL, dtype:str='float32') -> str:
     "A loadable model folder: packaged aliases and `.gguf` files are converted once into the cache; hub ids and folders pass through."
     p = Path(str(name))
     gguf = packaged_gguf(name) if name in PACKAGED_MODELS else (p if p.suffix == '.gguf' else None)
     if gguf is None: return str(name)
     if not gguf.exists(): raise DataError(f"{gguf}: no such GGUF file")
-    key = hashlib.sha1(f"{gguf.resolve()}:{gguf.stat().st_size}:{dtype}".encode()).hexdigest()[:10]
+    key = hashlib.sha1(f"{gguf.resolve()}:{gguf.stat().st_size}:{dtype}:2".encode()).hexdigest()[:10]  # :2 = Gemma's rebuilt tokenizer
     out = cache_dir() / 'models' / f"{name if name in PACKAGED_MODELS else gguf.stem}-{key}"
     if (out / 'config.json').exists(): return str(out)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, dtype))
+    tok = spm_bpe_tokenizer(gguf) if model.config.model_type in GGUF_SPM_BPE else AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # transformers 5 marks GGUF-loaded models as quantized; clear that or save_pretrained refuses / writes a bogus config
     model.hf_quantizer, model.is_quantized = None, False
     if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
+    if not getattr(tok, 'chat_template', None) and model.config.model_type in CHAT_TEMPLATES: tok.chat_template = CHAT_TEMPLATES[model.config.model_type]
     fix_special_tokens(tok, model)
     tmp = Path(tempfile.mkdtemp(prefix=out.name + '.', dir=out.parent.mkdir(parents=True, exist_ok=True) or out.parent))
     try:

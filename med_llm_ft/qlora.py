@@ -4,9 +4,11 @@
 
 # %% ../nbs/01_qlora.ipynb #c003
 from __future__ import annotations
-import dataclasses, csv, itertools, json, math, os, random, shutil, sys, tempfile, time, typing, warnings, zipfile
+import dataclasses, csv, gc, itertools, json, math, os, random, shutil, sys, tempfile, time, typing, warnings, zipfile
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
+
+import numpy as np
 
 from .data import (DataError, QARecord, PUBMEDQA_LABELS, DEFAULT_MODEL, SYSTEM_PROMPT, load_records, sample_path,
                              resolve_model, load_tokenizer, fix_special_tokens, tokenize_records, format_example, target_text, stratified_split,
@@ -14,13 +16,14 @@ from .data import (DataError, QARecord, PUBMEDQA_LABELS, DEFAULT_MODEL, SYSTEM_P
 
 # %% auto #0
 __all__ = ['RECIPES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'PUBMEDQA_URL', 'PUBMEDQA_FILES', 'ConfigError', 'TrainConfig',
-           'validate', 'load_config', 'save_config', 'auto_dtype', 'bf16_native', 'machine_dtype', 'amp_flags',
-           'on_gpu', 'compute_dtype', 'bnb_config', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for',
+           'parse_folds', 'validate', 'load_config', 'save_config', 'auto_dtype', 'bf16_native', 'machine_dtype',
+           'amp_flags', 'on_gpu', 'compute_dtype', 'bnb_config', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for',
            'load_model', 'tiny_config', 'make_tiny_model', 'linear_names', 'lora_targets', 'add_lora', 'split_records',
            'balance_records', 'fetch_pubmedqa', 'load_splits', 'tokenize', 'to_dataset', 'decision_line',
            'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer',
            'count_params', 'plot_loss', 'train', 'save_adapter', 'load_adapter', 'merge_adapter', 'zip_adapter',
-           'evaluate_adapter', 'sweep', 'plot_sweep', 'train_parser', 'cli_train']
+           'evaluate_adapter', 'fold_oof', 'ensemble_predict', 'train_folds', 'evaluate_ensemble', 'sweep',
+           'plot_sweep', 'train_parser', 'cli_train']
 
 # %% ../nbs/01_qlora.ipynb #c006
 class ConfigError(DataError):
@@ -87,6 +90,7 @@ class TrainConfig:
     eval_only: bool = False  # evaluate the saved adapter (output_dir/adapter or `adapter`) instead of training
     adapter: str | None = None  # the adapter that eval_only evaluates
     stop_at_step: int | None = None  # stop after this step, with a checkpoint (time-boxed jobs, resume tests)
+    folds: typing.Any = None  # official CV folds, e.g. '0,1,2,3,4': one model per fold (trained on the other nine), the test split scored by their ensemble
 
 # %% ../nbs/01_qlora.ipynb #c008
 RECIPES = {
@@ -105,6 +109,8 @@ RECIPES = {
                                         batch_size=16, lr=1e-4, group_by_length=True, warmup=0.05, logging_steps=5, save_steps=0, decision_weight=10.0,
                                         balance=True, attn_implementation='eager'),
 }
+# the same, one model per official CV fold 0-2, combined (see 'Fold ensembles' below): `med-llm-ft train --recipe qwen2.5-coder-1.5b-pubmedqa-cv3`
+RECIPES['qwen2.5-coder-1.5b-pubmedqa-cv3'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'folds': '0,1,2'}
 
 # %% ../nbs/01_qlora.ipynb #c010
 def _kind(name:str) -> tuple:
@@ -156,6 +162,14 @@ def _apply(cfg:TrainConfig, overrides:dict, where:str) -> TrainConfig:
     return cfg
 
 # %% ../nbs/01_qlora.ipynb #c011
+def parse_folds(folds) -> list:
+    "Fold numbers from '0,1,2' (or a list): at least two, distinct, each 0..9 (PubMedQA's ten official CV folds)."
+    try: ks = [int(x) for x in (folds.split(',') if isinstance(folds, str) else folds if isinstance(folds, (list, tuple)) else [folds])]
+    except (TypeError, ValueError): raise ConfigError(f"folds: {folds!r} is not a list of fold numbers such as '0,1,2,3,4'") from None
+    if len(ks) < 2 or len(set(ks)) != len(ks) or not all(0 <= k <= 9 for k in ks):
+        raise ConfigError(f"folds: {folds!r} must name at least two distinct folds among 0..9 (the label bias of each fold is fitted on the others)")
+    return ks
+
 def validate(cfg:TrainConfig) -> TrainConfig:
     "Check the values that can be checked before loading anything; raises ConfigError naming the key."
     def bad(msg): raise ConfigError(msg)
@@ -172,6 +186,7 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     if not 0 <= cfg.lora_dropout < 1: bad(f"lora_dropout: must be in [0, 1), got {cfg.lora_dropout}")
     if cfg.decision_weight <= 0: bad(f"decision_weight: must be positive, got {cfg.decision_weight}")
     if cfg.epochs <= 0 and cfg.max_steps <= 0: bad("epochs and max_steps: one of them must be positive")
+    if cfg.folds not in (None, '', []): parse_folds(cfg.folds)
     return cfg
 
 def load_config(yaml_path:str|Path|None=None, overrides:dict|None=None, recipe:str|None=None) -> TrainConfig:
@@ -714,7 +729,8 @@ def train(cfg:TrainConfig) -> dict:
     import torch
     from transformers import set_seed
     validate(cfg)
-    if cfg.eval_only: return evaluate_adapter(cfg)
+    if cfg.eval_only: return evaluate_ensemble(cfg) if cfg.folds else evaluate_adapter(cfg)
+    if cfg.folds: return train_folds(cfg)
     if cfg.deepspeed:  # ZeRO-3 checks, storage and compute dtypes, process set-up (med_llm_ft.zero3)
         from med_llm_ft.zero3 import prepare_zero3
         cfg = prepare_zero3(cfg)
@@ -821,6 +837,105 @@ def evaluate_adapter(cfg:TrainConfig) -> dict:
     if sp['test']: res['test'] = evaluate_records(model, tok, sp['test'], cfg)
     Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
     (Path(cfg.output_dir) / 'eval_metrics.json').write_text(json.dumps(res, indent=1))
+    return res
+
+# %% ../nbs/01_qlora.ipynb #ens
+def fold_oof(rows:list, labels:tuple) -> dict:
+    "Out-of-fold decision metrics of fold rows ({'dev_scores', 'dev_gold'}): raw, with a cross-fitted label bias, and the bias fitted on all."
+    from med_llm_ft.evaluation import fit_label_bias, _log_softmax
+    gold = sum((r['dev_gold'] for r in rows), [])
+    S = np.concatenate([_log_softmax(r['dev_scores']) for r in rows])
+    cal = []
+    for i, r in enumerate(rows):  # cross-fitted: this fold's bias comes from the other folds only
+        others = [o for j, o in enumerate(rows) if j != i]
+        b = fit_label_bias(np.concatenate([_log_softmax(o['dev_scores']) for o in others]), sum((o['dev_gold'] for o in others), []), labels)
+        cal += [labels[j] for j in (_log_softmax(r['dev_scores']) + b).argmax(1)]
+    return {'raw': decision_metrics(gold, [labels[j] for j in S.argmax(1)], labels), 'calibrated': decision_metrics(gold, cal, labels),
+            'bias_all': fit_label_bias(S, gold, labels).round(3).tolist()}
+
+def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label scores per model
+                     labels:tuple, bias=None) -> list:
+    "Labels from the models' mean log-softmax label scores, plus `bias`."
+    from med_llm_ft.evaluation import _log_softmax
+    S = np.mean([_log_softmax(s) for s in score_sets], 0) + (0 if bias is None else np.asarray(bias))
+    return [labels[j] for j in S.argmax(1)]
+
+# %% ../nbs/01_qlora.ipynb #ens2
+def _fold_row(cfg:TrainConfig, k:int, out:Path) -> dict:
+    "Train on the nine folds other than `k`; the label scores of fold `k` and of the test split, written to out/foldK/scores.json."
+    import torch
+    from med_llm_ft.evaluation import score_labels
+    sub = dataclasses.replace(cfg, folds=None, split=f'cv{k}', output_dir=str(out / f'fold{k}'), eval_test=False, eval_base=False)
+    sp = load_splits(sub)
+    res = train(sub); tr = res.pop('trainer')
+    kw = dict(template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
+    dev, test = (score_labels(tr.model, tr.processing_class, sp[s], **kw) if sp[s] else None for s in ('valid', 'test'))
+    row = {'fold': k, 'saved': res.get('adapter') or res.get('model_dir'), 'labels': list(dev['labels']),
+           **{key: res[key] for key in ('train_s', 'train_tokens', 'train_tok_per_s', 'train_loss', 'peak_gib')},
+           'dev_ids': dev['ids'], 'dev_gold': [r.answer for r in sp['valid']], 'dev_scores': dev['raw_scores'].tolist(),
+           'test_ids': test['ids'] if test else [], 'test_gold': [r.answer for r in sp['test']], 'test_scores': test['raw_scores'].tolist() if test else []}
+    if tr.is_world_process_zero():  # written last and atomically: a fold with scores.json is complete
+        f = out / f'fold{k}' / 'scores.json'; tmp = f.with_name('scores.json.partial')
+        tmp.write_text(json.dumps(row)); os.replace(tmp, f)
+    del tr, res; gc.collect()
+    if torch.cuda.is_available(): torch.cuda.empty_cache()
+    return row
+
+def train_folds(cfg:TrainConfig) -> dict:
+    "One model per fold of `cfg.folds`, combined: out-of-fold metrics, the bias chosen on them, and the ensemble's test metrics with intervals."
+    from med_llm_ft.evaluation import bootstrap_ci, mcnemar, score_labels
+    ks, out = parse_folds(cfg.folds), Path(cfg.output_dir)
+    rows = []
+    for k in ks:  # a fold finished by an earlier run of the same command is reused
+        f = out / f'fold{k}' / 'scores.json'
+        rows.append(json.loads(f.read_text()) if f.exists() else _fold_row(cfg, k, out))
+    labels = tuple(rows[0]['labels'])
+    if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
+    oof = fold_oof(rows, labels)
+    use_bias = oof['calibrated']['macro_f1'] > oof['raw']['macro_f1']  # chosen on the folds, never on the test split
+    bias = oof['bias_all'] if use_bias else [0.0] * len(labels)
+    res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'oof': oof, 'use_bias': use_bias, 'bias': bias,
+           'train_s': round(sum(r['train_s'] for r in rows), 2), 'train_tokens': sum(r['train_tokens'] for r in rows),
+           'train_tok_per_s': round(float(np.mean([r['train_tok_per_s'] for r in rows])), 1), 'peak_gib': max((r['peak_gib'] or 0) for r in rows) or None}
+    gold = rows[0]['test_gold']
+    if gold:
+        pred = ensemble_predict([r['test_scores'] for r in rows], labels, bias)
+        res['test'] = {**decision_metrics(gold, pred, labels), 'ci_acc': bootstrap_ci(gold, pred, 'accuracy', labels=labels),
+                       'ci_macro_f1': bootstrap_ci(gold, pred, 'macro_f1', labels=labels)}
+        res['test_one_model'] = decision_metrics(gold, ensemble_predict([rows[0]['test_scores']], labels), labels)  # the first fold's model, no bias
+        if cfg.eval_base:
+            sp = load_splits(dataclasses.replace(cfg, folds=None, split=f'cv{ks[0]}'))
+            model, tok = load_model(dataclasses.replace(cfg, folds=None, gradient_checkpointing=False))
+            base = score_labels(model, tok, sp['test'], template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)['pred']
+            res['base_test'] = {**decision_metrics(gold, base, labels), 'ci_macro_f1': bootstrap_ci(gold, base, 'macro_f1', labels=labels)}
+            res['mcnemar_base_vs_ensemble'] = mcnemar(gold, base, pred)
+            del model
+    ens = {'labels': list(labels), 'bias': bias, 'folds': ks, 'saved': [r['saved'] for r in rows]}
+    if int(os.environ.get('RANK', 0)) == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out / 'config.yaml')
+        (out / 'ensemble.json').write_text(json.dumps(ens, indent=1))
+        (out / 'metrics.json').write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+def evaluate_ensemble(cfg:TrainConfig, records:list|None=None) -> dict:
+    "Predictions and decision metrics of the fold ensemble in `cfg.output_dir` (ensemble.json) on `records` (default: the test split)."
+    from med_llm_ft.evaluation import score_labels
+    f = Path(cfg.output_dir) / 'ensemble.json'
+    if not f.exists(): raise DataError(f"{f}: no fold ensemble here (train with folds=... first)")
+    ens = json.loads(f.read_text())
+    if records is None: records = load_splits(dataclasses.replace(cfg, folds=None, split=f"cv{ens['folds'][0]}", eval_only=True))['test']
+    if not records: raise DataError(f"{cfg.data or 'data'}: no records to evaluate the ensemble on")
+    scores, labels = [], tuple(ens['labels'])
+    for p in ens['saved']:
+        model, tok = (load_adapter(p, dataclasses.replace(cfg, folds=None, eval_only=False)) if (Path(p) / 'adapter_config.json').exists() else
+                      load_model(dataclasses.replace(cfg, model=p, folds=None, eval_only=False, quant='none', gradient_checkpointing=False)))
+        sc = score_labels(model, tok, records, template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
+        if tuple(sc['labels']) != labels: raise DataError(f"{f}: labels {labels} but the records have {tuple(sc['labels'])}")
+        scores.append(sc['raw_scores']); del model; gc.collect()
+    pred = ensemble_predict(scores, labels, ens['bias'])
+    res = {'ensemble': str(f), 'n_models': len(scores), 'pred': dict(zip([r.id for r in records], pred))}
+    if all(r.answer for r in records): res['test'] = decision_metrics([r.answer for r in records], pred, labels)
     return res
 
 # %% ../nbs/01_qlora.ipynb #c073
