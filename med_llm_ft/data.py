@@ -340,7 +340,7 @@ def fix_special_tokens(tok, model=None):
     return tok
 
 # %% ../nbs/00_data.ipynb #spm
-GGUF_SPM_BPE = ('gemma2', 'gemma3_text')  # model types whose GGUF vocabulary transformers misreads (see above)
+GGUF_SPM_BPE = ('gemma2', 'gemma3_text')  # GGUF vocabularies transformers misreads: gemma3_text checked below, gemma2 takes the same converter
 
 def spm_bpe_tokenizer(gguf_path:str|Path):
     "A fast tokenizer rebuilt from a GGUF's SentencePiece-BPE vocabulary (Gemma): BPE merges ranked by the merged piece's score."
