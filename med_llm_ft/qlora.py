@@ -111,6 +111,10 @@ RECIPES = {
 }
 # the same, one model per official CV fold 0-2, combined (see 'Fold ensembles' below): `med-llm-ft train --recipe qwen2.5-coder-1.5b-pubmedqa-cv3`
 RECIPES['qwen2.5-coder-1.5b-pubmedqa-cv3'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'folds': '0,1,2'}
+RECIPES['smollm2-pubmedqa-cv5'] = {**RECIPES['smollm2-pubmedqa'], 'folds': '0,1,2,3,4'}
+# Gemma-3-270m (a base model): the Qwen settings at lr 4e-4, chosen on folds 0-2 (see 'The decision, on Qwen' below)
+RECIPES['gemma3-270m-pubmedqa'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'model': 'gemma3-270m', 'lr': 4e-4}
+RECIPES['gemma3-270m-pubmedqa-cv3'] = {**RECIPES['gemma3-270m-pubmedqa'], 'folds': '0,1,2'}
 
 # %% ../nbs/01_qlora.ipynb #c010
 def _kind(name:str) -> tuple:
@@ -861,6 +865,22 @@ def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label sco
     return [labels[j] for j in S.argmax(1)]
 
 # %% ../nbs/01_qlora.ipynb #ens2
+# keys that change only logs, checkpoints or what is reported: a fold trained under other values of these is still the same fold
+_NOT_FOLD_KEYS = ('output_dir', 'folds', 'split', 'eval_steps', 'eval_accuracy', 'eval_test', 'eval_base', 'save_steps', 'save_total_limit',
+                  'logging_steps', 'report_to', 'resume', 'eval_only', 'adapter')
+
+def _fold_settings(cfg:TrainConfig) -> dict:
+    "The settings a fold's model depends on, as JSON values (saved with its scores, compared before reusing them)."
+    return json.loads(json.dumps({k: v for k, v in asdict(cfg).items() if k not in _NOT_FOLD_KEYS}, default=str))
+
+def _cached_fold(cfg:TrainConfig, f:Path) -> dict:
+    "The scores of a fold trained earlier in this output_dir, if it was trained with `cfg`'s settings; else ConfigError naming the keys."
+    row, want = json.loads(f.read_text()), _fold_settings(cfg)
+    had = row.get('settings', {})
+    diff = [f"{k}: {had.get(k, '(not recorded)')!r} there, {v!r} now" for k, v in want.items() if had.get(k, '(not recorded)') != v]
+    if diff: raise ConfigError(f"{f}: this fold was trained with other settings ({'; '.join(diff)}); choose another output_dir or remove {f.parent}")
+    return row
+
 def _fold_row(cfg:TrainConfig, k:int, out:Path) -> dict:
     "Train on the nine folds other than `k`; the label scores of fold `k` and of the test split, written to out/foldK/scores.json."
     import torch
@@ -870,7 +890,7 @@ def _fold_row(cfg:TrainConfig, k:int, out:Path) -> dict:
     res = train(sub); tr = res.pop('trainer')
     kw = dict(template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
     dev, test = (score_labels(tr.model, tr.processing_class, sp[s], **kw) if sp[s] else None for s in ('valid', 'test'))
-    row = {'fold': k, 'saved': res.get('adapter') or res.get('model_dir'), 'labels': list(dev['labels']),
+    row = {'fold': k, 'saved': res.get('adapter') or res.get('model_dir'), 'labels': list(dev['labels']), 'settings': _fold_settings(cfg),
            **{key: res[key] for key in ('train_s', 'train_tokens', 'train_tok_per_s', 'train_loss', 'peak_gib')},
            'dev_ids': dev['ids'], 'dev_gold': [r.answer for r in sp['valid']], 'dev_scores': dev['raw_scores'].tolist(),
            'test_ids': test['ids'] if test else [], 'test_gold': [r.answer for r in sp['test']], 'test_scores': test['raw_scores'].tolist() if test else []}
@@ -886,9 +906,9 @@ def train_folds(cfg:TrainConfig) -> dict:
     from med_llm_ft.evaluation import bootstrap_ci, mcnemar, score_labels
     ks, out = parse_folds(cfg.folds), Path(cfg.output_dir)
     rows = []
-    for k in ks:  # a fold finished by an earlier run of the same command is reused
+    for k in ks:  # a fold finished by an earlier run with the same settings is reused
         f = out / f'fold{k}' / 'scores.json'
-        rows.append(json.loads(f.read_text()) if f.exists() else _fold_row(cfg, k, out))
+        rows.append(_cached_fold(cfg, f) if f.exists() else _fold_row(cfg, k, out))
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
     oof = fold_oof(rows, labels)
