@@ -36,7 +36,7 @@ def main(argv=None):
     ap.add_argument('--no-base', action='store_true'); ap.add_argument('--out', default='outputs/decision_recipes')
     a = ap.parse_args(argv)
     import torch
-    from med_llm_ft.qlora import load_config, train_folds, _fold_row, ConfigError
+    from med_llm_ft.qlora import load_config, train_folds, _fold, ConfigError
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     if a.model == 'tiny':  # CPU check: a tiny random Llama
         from med_llm_ft.qlora import make_tiny_model
@@ -51,9 +51,8 @@ def main(argv=None):
     for name, ov in variants.items():
         cfg = load_config(None, {**common, **ov, 'output_dir': str(out / name)}, a.recipe)
         try:
-            if a.only_train:  # fold by fold, so parallel jobs can each take some
-                for k in folds:
-                    if not (out / name / f'fold{k}' / 'scores.json').exists(): _fold_row(cfg, k, out / name)
+            if a.only_train:  # fold by fold, so parallel jobs can each take some (a fold trained with other settings is refused here)
+                for k in folds: _fold(cfg, k, out / name)
                 continue
             runs[name] = train_folds(dataclasses.replace(cfg, folds=a.folds, eval_base=False))
         except ConfigError as e:  # training diverged (NaN): recorded, and the variant is out of the selection

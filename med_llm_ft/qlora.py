@@ -901,14 +901,16 @@ def _fold_row(cfg:TrainConfig, k:int, out:Path) -> dict:
     if torch.cuda.is_available(): torch.cuda.empty_cache()
     return row
 
+def _fold(cfg:TrainConfig, k:int, out:Path) -> dict:
+    "Fold `k`'s scores: reused from out/foldK/scores.json if that fold was trained with `cfg`'s settings (else ConfigError), or trained now."
+    f = out / f'fold{k}' / 'scores.json'
+    return _cached_fold(cfg, f) if f.exists() else _fold_row(cfg, k, out)
+
 def train_folds(cfg:TrainConfig) -> dict:
     "One model per fold of `cfg.folds`, combined: out-of-fold metrics, the bias chosen on them, and the ensemble's test metrics with intervals."
     from med_llm_ft.evaluation import bootstrap_ci, mcnemar, score_labels
     ks, out = parse_folds(cfg.folds), Path(cfg.output_dir)
-    rows = []
-    for k in ks:  # a fold finished by an earlier run with the same settings is reused
-        f = out / f'fold{k}' / 'scores.json'
-        rows.append(_cached_fold(cfg, f) if f.exists() else _fold_row(cfg, k, out))
+    rows = [_fold(cfg, k, out) for k in ks]  # a fold finished by an earlier run with the same settings is reused
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
     oof = fold_oof(rows, labels)

@@ -51,3 +51,14 @@ def test_decision_recipes_selects_on_the_folds(tiny, tmp_path):
     assert set(oof) == {'a', 'b'} and res['selected']['variant'] == max(oof, key=lambda n: (oof[n], res['variants'][n]['calibrated' if res['variants'][n]['use_bias'] else 'raw']['acc']))
     assert res['test']['ensemble']['n_models'] == 2 and 'mcnemar_base_vs_ensemble' in res['test']
     assert f"--folds 0,1" in res['command'] and 'med-llm-ft train' in res['command']
+
+
+def test_decision_recipes_refuses_folds_trained_otherwise(tiny, tmp_path):
+    cmd = [sys.executable, str(ROOT / 'gpu/decision_recipes.py'), '--model', tiny, '--data', '', '--folds', '0,1', '--set', 'max_steps=1',
+           '--set', 'max_len=128', '--set', 'batch_size=2', '--out', str(tmp_path), '--only-train']
+    r = subprocess.run(cmd + ['--variant', 'a:lr=1e-3'], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    f = tmp_path / 'a' / 'fold0' / 'scores.json'; t = f.stat().st_mtime_ns
+    r2 = subprocess.run(cmd + ['--variant', 'a:lr=2e-3'], capture_output=True, text=True, timeout=900)  # same folder, another lr
+    assert r2.returncode != 0 and 'this fold was trained with other settings (lr: 0.001 there, 0.002 now)' in r2.stderr, r2.stderr[-2000:]
+    assert f.stat().st_mtime_ns == t  # left as it was
