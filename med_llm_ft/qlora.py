@@ -876,8 +876,9 @@ def _fold_settings(cfg:TrainConfig) -> dict:
 def _cached_fold(cfg:TrainConfig, f:Path) -> dict:
     "The scores of a fold trained earlier in this output_dir, if it was trained with `cfg`'s settings; else ConfigError naming the keys."
     row, want = json.loads(f.read_text()), _fold_settings(cfg)
-    had = row.get('settings', {})
-    diff = [f"{k}: {had.get(k, '(not recorded)')!r} there, {v!r} now" for k, v in want.items() if had.get(k, '(not recorded)') != v]
+    if 'settings' not in row: raise ConfigError(f"{f}: this fold was saved without its settings (by an older version), so it cannot be reused; remove {f.parent}")
+    had = row['settings']
+    diff = [f"{k}: {had.get(k, '(not set)')!r} there, {v!r} now" for k, v in want.items() if had.get(k, '(not set)') != v]
     if diff: raise ConfigError(f"{f}: this fold was trained with other settings ({'; '.join(diff)}); choose another output_dir or remove {f.parent}")
     return row
 
