@@ -22,8 +22,8 @@ __all__ = ['RECIPES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'PUBMEDQA_URL', '
            'balance_records', 'fetch_pubmedqa', 'load_splits', 'tokenize', 'to_dataset', 'decision_line',
            'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer',
            'count_params', 'plot_loss', 'train', 'save_adapter', 'load_adapter', 'merge_adapter', 'zip_adapter',
-           'evaluate_adapter', 'fold_oof', 'ensemble_predict', 'train_folds', 'evaluate_ensemble', 'sweep',
-           'plot_sweep', 'train_parser', 'cli_train']
+           'evaluate_adapter', 'fold_oof', 'ensemble_predict', 'train_folds', 'evaluate_ensemble', 'teacher_dir',
+           'teacher_probs', 'with_teacher', 'sweep', 'plot_sweep', 'train_parser', 'cli_train']
 
 # %% ../nbs/01_qlora.ipynb #c006
 class ConfigError(DataError):
@@ -74,6 +74,10 @@ class TrainConfig:
     group_by_length: bool = False  # batches of similar lengths, so padded batches waste little
     torch_compile: bool = False
     decision_weight: float = 1.0  # weight of the decision token(s) in the training loss
+    distill_from: str | None = None  # a teacher: a fold ensemble's output folder (its out-of-fold label scores), or a recipe with folds, trained first into output_dir/teacher
+    distill_alpha: float = 0.5  # the teacher's share of the decision token's target (the rest: the gold label)
+    distill_temp: float = 1.0  # temperature of the teacher's label distribution
+    teacher_set: typing.Any = None  # overrides for a recipe teacher: 'key=value,key=value' or a mapping (e.g. its model file)
     fused_loss: bool = True  # the loss from TRL's fused LM head (False: from the full logits in fp32; slower, rules the fused kernel out)
     deepspeed: typing.Any = None  # a DeepSpeed config file or dict, passed to the trainer
     # evaluation, checkpoints, logs
@@ -112,6 +116,11 @@ RECIPES = {
 # the same, one model per official CV fold 0-2, combined (see 'Fold ensembles' below): `med-llm-ft train --recipe qwen2.5-coder-1.5b-pubmedqa-cv3`
 RECIPES['qwen2.5-coder-1.5b-pubmedqa-cv3'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'folds': '0,1,2'}
 RECIPES['smollm2-pubmedqa-cv5'] = {**RECIPES['smollm2-pubmedqa'], 'folds': '0,1,2,3,4'}
+# all ten folds: out-of-fold label scores for every non-test question, what a distilled student learns from (see 'Distillation' below)
+RECIPES['qwen2.5-coder-1.5b-pubmedqa-cv10'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'folds': '0,1,2,3,4,5,6,7,8,9'}
+# SmolLM2 taught by its out-of-fold label distributions (alpha 1, temperature 2: chosen on the folds, see 'Distillation, on the GPU')
+RECIPES['smollm2-pubmedqa-distill'] = {**RECIPES['smollm2-pubmedqa'], 'distill_from': 'qwen2.5-coder-1.5b-pubmedqa-cv10', 'distill_alpha': 1.0, 'distill_temp': 2.0}
+RECIPES['smollm2-pubmedqa-distill-cv5'] = {**RECIPES['smollm2-pubmedqa-distill'], 'folds': '0,1,2,3,4'}
 # Gemma-3-270m (a base model): the Qwen settings at lr 4e-4, chosen on folds 0-2 (see 'The decision, on Qwen' below)
 RECIPES['gemma3-270m-pubmedqa'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'model': 'gemma3-270m', 'lr': 4e-4}
 RECIPES['gemma3-270m-pubmedqa-cv3'] = {**RECIPES['gemma3-270m-pubmedqa'], 'folds': '0,1,2'}
@@ -150,6 +159,10 @@ def _coerce(name:str, value):
     if kind == 'str':
         if isinstance(value, (str, int, float)) and not isinstance(value, bool): return str(value)
         raise ConfigError(f"{name}: expected a string, got {value!r}")
+    if name == 'teacher_set' and isinstance(value, str):
+        pairs = [p.split('=', 1) for p in value.split(',') if p.strip()]
+        if not all(len(p) == 2 and p[0].strip() for p in pairs): raise ConfigError(f"teacher_set: expected 'key=value,key=value', got {value!r}")
+        return {k.strip(): v.strip() for k, v in pairs}
     if name in ('target_modules', 'report_to'):
         if isinstance(value, str) and (',' in value or name == 'report_to'): return [v.strip() for v in value.split(',') if v.strip()]
         if isinstance(value, (list, tuple)): return [str(v) for v in value]
@@ -191,6 +204,11 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     if cfg.decision_weight <= 0: bad(f"decision_weight: must be positive, got {cfg.decision_weight}")
     if cfg.epochs <= 0 and cfg.max_steps <= 0: bad("epochs and max_steps: one of them must be positive")
     if cfg.folds not in (None, '', []): parse_folds(cfg.folds)
+    if cfg.distill_from:
+        if not 0 <= cfg.distill_alpha <= 1: bad(f"distill_alpha: must be in [0, 1], got {cfg.distill_alpha}")
+        if cfg.distill_temp <= 0: bad(f"distill_temp: must be positive, got {cfg.distill_temp}")
+        if cfg.padding_free or cfg.packing: bad("distill_from with padding_free or packing: the teacher's targets belong to single examples; turn both off")
+    if cfg.teacher_set is not None and not isinstance(cfg.teacher_set, dict): bad(f"teacher_set: expected 'key=value,...' or a mapping, got {cfg.teacher_set!r}")
     return cfg
 
 def load_config(yaml_path:str|Path|None=None, overrides:dict|None=None, recipe:str|None=None) -> TrainConfig:
@@ -497,9 +515,10 @@ def tokenize(recs:list, tok, cfg:TrainConfig) -> list:
     return out
 
 def to_dataset(rows:list):
-    "A `datasets.Dataset` of input_ids and labels, which TRL takes as already tokenized."
+    "A `datasets.Dataset` of input_ids and labels (and a teacher's `soft` labels), which TRL takes as already tokenized."
     from datasets import Dataset
-    return Dataset.from_dict({'input_ids': [r['input_ids'] for r in rows], 'labels': [r['labels'] for r in rows]})
+    cols = ('input_ids', 'labels', 'soft') if rows and 'soft' in rows[0] else ('input_ids', 'labels')  # soft: a teacher's label distribution
+    return Dataset.from_dict({k: [r[k] for r in rows] for k in cols})
 
 # %% ../nbs/01_qlora.ipynb #c038
 def decision_line(tok, labels:tuple=PUBMEDQA_LABELS, template:str='chat', options:bool=False) -> tuple:
@@ -532,22 +551,37 @@ def decision_mask(labels, marker:list, label_ids:list):
 
 # %% ../nbs/01_qlora.ipynb #c041
 def _sft_trainer_cls():
+    import torch
     from trl import SFTTrainer
 
     class QATrainer(SFTTrainer):
-        "SFTTrainer whose training loss weights the decision token by `decision_weight`, from TRL's fused LM head or (`fused_loss=False`) the full logits."
-        def __init__(self, *args, decision_weight:float=1.0, decision_ids:tuple|None=None, fused_loss:bool=True, **kw):
+        "SFTTrainer whose training loss weights the decision token by `decision_weight` (and mixes a teacher's label distribution into its target), from TRL's fused LM head or the full logits."
+        def __init__(self, *args, decision_weight:float=1.0, decision_ids:tuple|None=None, fused_loss:bool=True, soft_ids:list|None=None,
+                     distill_alpha:float=0.0, **kw):
             super().__init__(*args, **kw)
             self.decision_weight, self.decision_ids, self.fused_loss = float(decision_weight), decision_ids, fused_loss
+            self.soft_ids, self.distill_alpha = soft_ids, float(distill_alpha)
+            if soft_ids is not None:  # keep the teacher's column through the trainer and the collator
+                collate = self.data_collator
+                def with_soft(examples):
+                    out = collate(examples)
+                    if 'soft' in examples[0]: out['soft'] = torch.tensor([e['soft'] for e in examples], dtype=torch.float)
+                    return out
+                self.data_collator = with_soft
+
+        def _set_signature_columns_if_needed(self):
+            super()._set_signature_columns_if_needed()
+            if self.soft_ids is not None and 'soft' not in self._signature_columns: self._signature_columns = [*self._signature_columns, 'soft']
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             import torch
+            soft = inputs.pop('soft', None)
             plain = self.decision_weight == 1.0 or self.decision_ids is None
-            if not self.model.training or (plain and self.fused_loss):
+            if not self.model.training or (plain and self.fused_loss and soft is None):
                 return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
             tgt = inputs['shift_labels'] if 'shift_labels' in inputs else inputs['labels'][:, 1:]
             w = 1 + (self.decision_weight - 1) * decision_mask(tgt, *self.decision_ids).float() if not plain else torch.ones_like(tgt, dtype=torch.float)
-            if not self.fused_loss: return self.logits_loss(model, inputs, tgt, w, num_items_in_batch)
+            if not self.fused_loss or soft is not None: return self.logits_loss(model, inputs, tgt, w, num_items_in_batch, soft)
             def weighted(*a, **kw):
                 out = model(*a, **kw)
                 if getattr(out, 'log_probs', None) is None: raise RuntimeError('decision_weight needs TRL\'s fused LM head (per-token log-probs)')
@@ -555,13 +589,17 @@ def _sft_trainer_cls():
                 return out
             return super().compute_loss(weighted, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
 
-        def logits_loss(self, model, inputs, tgt, w, num_items_in_batch=None):
-            "The same weighted loss from the model's full logits, in fp32: normalised as TRL's (by `num_items_in_batch`, times the processes)."
+        def logits_loss(self, model, inputs, tgt, w, num_items_in_batch=None, soft=None):
+            "The same weighted loss from the model's full logits, in fp32, normalised as TRL's (by `num_items_in_batch`, times the processes); with `soft`, the decision token's target mixes the teacher's label distribution in."
             import torch
             import torch.nn.functional as F
             out = model(**{k: v for k, v in inputs.items() if k not in ('labels', 'shift_labels')})
             logits = out.logits if 'shift_labels' in inputs else out.logits[:, :-1]
             nll = F.cross_entropy(logits.float().transpose(1, 2), tgt, ignore_index=-100, reduction='none')
+            if soft is not None:  # cross-entropy against the teacher's distribution over the labels' first tokens
+                b, t = decision_mask(tgt, *self.decision_ids).nonzero(as_tuple=True)
+                lp = F.log_softmax(logits[b, t].float(), -1)[:, self.soft_ids]
+                nll[b, t] = (1 - self.distill_alpha) * nll[b, t] - self.distill_alpha * (soft.to(lp.device)[b] * lp).sum(-1)
             n = (tgt != -100).sum() if num_items_in_batch is None else num_items_in_batch
             loss = (nll * w).sum() / torch.as_tensor(n, device=nll.device).clamp(min=1)
             if self.args.average_tokens_across_devices and num_items_in_batch is not None: loss = loss * self.accelerator.num_processes
@@ -679,15 +717,19 @@ def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|N
     dec_cb = DecisionEval(eval_records, tok, cfg) if cfg.eval_accuracy and eval_records else None
     if dec_cb: cbs.append(dec_cb)
     if cfg.stop_at_step: cbs.append(StopAt(cfg.stop_at_step))
-    dec_ids = None
-    if cfg.decision_weight != 1.0:
-        opts = bool(eval_records and eval_records[0].options)
+    dec_ids, soft_ids = None, None
+    opts = bool(eval_records and eval_records[0].options)
+    if cfg.decision_weight != 1.0 or cfg.distill_from:
         dec_ids = decision_tokens(tok, eval_records[0].labels if eval_records else PUBMEDQA_LABELS, cfg.template, opts)
         found = sum(bool(decision_mask(torch.tensor([r['labels']]), *dec_ids).any()) for r in train_rows[:50])
         if not found: raise ConfigError(f"decision_weight={cfg.decision_weight}: no decision line ({tok.decode(dec_ids[0])!r} + label) in the training targets")
+    if cfg.distill_from:  # the first token of each label, in the labels' order (the order of the teacher's distribution)
+        soft_ids = [r[0] for r in decision_line(tok, eval_records[0].labels if eval_records else PUBMEDQA_LABELS, cfg.template, opts)[1]]
+        if len(set(soft_ids)) != len(soft_ids): raise ConfigError(f"distill_from: two labels start with the same token under template {cfg.template!r}")
     trainer = _sft_trainer_cls()(model=model, args=sft_args(cfg, bool(eval_rows)), train_dataset=to_dataset(train_rows),
                                  eval_dataset=to_dataset(eval_rows) if eval_rows else None, processing_class=tok, callbacks=cbs,
-                                 decision_weight=cfg.decision_weight, decision_ids=dec_ids, fused_loss=cfg.fused_loss)
+                                 decision_weight=cfg.decision_weight, decision_ids=dec_ids, fused_loss=cfg.fused_loss, soft_ids=soft_ids,
+                                 distill_alpha=cfg.distill_alpha)
     if dec_cb: dec_cb.trainer = trainer
     speed.trainer, trainer.throughput, trainer.nan_guard = trainer, speed, guard
     fp16_amp = trainer.args.fp16 and not cfg.deepspeed  # (DeepSpeed's fp16 engine keeps its own fp32 master weights)
@@ -734,6 +776,7 @@ def train(cfg:TrainConfig) -> dict:
     from transformers import set_seed
     validate(cfg)
     if cfg.eval_only: return evaluate_ensemble(cfg) if cfg.folds else evaluate_adapter(cfg)
+    if cfg.distill_from: cfg = dataclasses.replace(cfg, distill_from=teacher_dir(cfg))  # a recipe teacher is trained (or reused) first
     if cfg.folds: return train_folds(cfg)
     if cfg.deepspeed:  # ZeRO-3 checks, storage and compute dtypes, process set-up (med_llm_ft.zero3)
         from med_llm_ft.zero3 import prepare_zero3
@@ -747,6 +790,7 @@ def train(cfg:TrainConfig) -> dict:
     res = {'model': cfg.model, 'n_params': n_params, 'n_train': len(sp['train']), 'n_valid': len(sp['valid']), 'n_test': len(sp['test'])}
     if cfg.eval_base and sp['test']: res['base_test'] = evaluate_records(model, tok, sp['test'], cfg)
     tr_rows, va_rows = tokenize(sp['train'], tok, cfg), tokenize(sp['valid'], tok, cfg)
+    if cfg.distill_from: tr_rows = with_teacher(tr_rows, cfg, sp['train'][0].labels)
     set_seed(cfg.seed)  # adapters are initialised from the seed, whatever ran before
     trainer = build_trainer(cfg, model, tok, tr_rows, va_rows, sp['valid'])
     ckpt = _last_checkpoint(out) if cfg.resume else None
@@ -882,12 +926,18 @@ def _cached_fold(cfg:TrainConfig, f:Path) -> dict:
     if diff: raise ConfigError(f"{f}: this fold was trained with other settings ({'; '.join(diff)}); choose another output_dir or remove {f.parent}")
     return row
 
+def _fold_splits(cfg:TrainConfig, k:int) -> dict:
+    "The splits of official fold `k`; DataError if the fold holds out nothing (its model would have nothing to score)."
+    sp = load_splits(dataclasses.replace(cfg, folds=None, split=f'cv{k}'))
+    if not sp['valid']: raise DataError(f"{cfg.data or sample_path()}: official fold {k} holds no records here, so its model would have nothing to score; leave it out of folds")
+    return sp
+
 def _fold_row(cfg:TrainConfig, k:int, out:Path) -> dict:
     "Train on the nine folds other than `k`; the label scores of fold `k` and of the test split, written to out/foldK/scores.json."
     import torch
     from med_llm_ft.evaluation import score_labels
     sub = dataclasses.replace(cfg, folds=None, split=f'cv{k}', output_dir=str(out / f'fold{k}'), eval_test=False, eval_base=False)
-    sp = load_splits(sub)
+    sp = _fold_splits(cfg, k)
     res = train(sub); tr = res.pop('trainer')
     kw = dict(template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
     dev, test = (score_labels(tr.model, tr.processing_class, sp[s], **kw) if sp[s] else None for s in ('valid', 'test'))
@@ -910,7 +960,9 @@ def _fold(cfg:TrainConfig, k:int, out:Path) -> dict:
 def train_folds(cfg:TrainConfig) -> dict:
     "One model per fold of `cfg.folds`, combined: out-of-fold metrics, the bias chosen on them, and the ensemble's test metrics with intervals."
     from med_llm_ft.evaluation import bootstrap_ci, mcnemar, score_labels
+    if cfg.distill_from: cfg = dataclasses.replace(cfg, distill_from=teacher_dir(cfg))  # one teacher for every fold
     ks, out = parse_folds(cfg.folds), Path(cfg.output_dir)
+    for k in ks: _fold_splits(cfg, k)  # an empty fold fails before any training
     rows = [_fold(cfg, k, out) for k in ks]  # a fold finished by an earlier run with the same settings is reused
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
@@ -960,6 +1012,45 @@ def evaluate_ensemble(cfg:TrainConfig, records:list|None=None) -> dict:
     res = {'ensemble': str(f), 'n_models': len(scores), 'pred': dict(zip([r.id for r in records], pred))}
     if all(r.answer for r in records): res['test'] = decision_metrics([r.answer for r in records], pred, labels)
     return res
+
+# %% ../nbs/01_qlora.ipynb #dst
+def teacher_dir(cfg:TrainConfig) -> str:
+    "`cfg.distill_from` as a folder of fold scores: a recipe with folds is trained first (its finished folds reused) into output_dir/teacher, on cfg's data."
+    src = str(cfg.distill_from)
+    if src in RECIPES:
+        if not RECIPES[src].get('folds'):
+            raise ConfigError(f"distill_from: recipe {src!r} trains no folds, so it has no out-of-fold scores to teach with; use one with folds, e.g. qwen2.5-coder-1.5b-pubmedqa-cv10")
+        tcfg = load_config(recipe=src, overrides={'data': cfg.data, 'output_dir': str(Path(cfg.output_dir) / 'teacher'), **(cfg.teacher_set or {})})
+        if tcfg.distill_from: raise ConfigError(f"distill_from: the teacher recipe {src!r} has a teacher itself; give its output folder instead")
+        train_folds(tcfg)
+        return tcfg.output_dir
+    if not sorted(Path(src).glob('fold*/scores.json')):
+        raise ConfigError(f"distill_from: {src!r} is neither a recipe with folds ({', '.join(r for r in RECIPES if RECIPES[r].get('folds'))}) nor a folder holding fold*/scores.json")
+    return src
+
+def teacher_probs(src:str|Path, # a fold ensemble's output folder
+                  labels:tuple, # the student's labels: the order of each distribution
+                  temp:float=1.0) -> dict:
+    "{record id: the teacher's probabilities over `labels`} from the held-out label scores in src/fold*/scores.json, softened by `temp`."
+    from med_llm_ft.evaluation import _log_softmax
+    out = {}
+    for f in sorted(Path(src).glob('fold*/scores.json')):
+        row = json.loads(f.read_text())
+        miss = [k for k in ('labels', 'dev_ids', 'dev_scores') if k not in row]
+        if miss: raise DataError(f"{f}: no {', '.join(miss)} (not the scores of a fold trained by train --folds)")
+        if sorted(row['labels']) != sorted(labels): raise DataError(f"{f}: the teacher's labels are {row['labels']}, the records' {list(labels)}")
+        S = np.asarray(row['dev_scores'], dtype=float)[:, [row['labels'].index(l) for l in labels]]
+        out.update(zip(row['dev_ids'], np.exp(_log_softmax(_log_softmax(S) / temp)).round(6).tolist()))
+    if not out: raise DataError(f"{src}: no fold*/scores.json to distill from")
+    return out
+
+def with_teacher(rows:list, cfg:TrainConfig, labels:tuple) -> list:
+    "Token rows with the teacher's label distribution (`soft`) of their record; DataError naming the records the teacher never scored."
+    probs = teacher_probs(cfg.distill_from, labels, cfg.distill_temp)
+    miss = sorted({r['id'] for r in rows if r['id'] not in probs})
+    if miss: raise DataError(f"distill_from {cfg.distill_from}: no teacher scores for {len(miss)} training records (e.g. {', '.join(map(str, miss[:3]))}); "
+                             "the teacher's folds must hold out every training question once (PubMedQA: folds 0-9)")
+    return [{**r, 'soft': probs[r['id']]} for r in rows]
 
 # %% ../nbs/01_qlora.ipynb #c073
 def sweep(cfg:TrainConfig, grid:dict, out_dir:str|Path|None=None, keep:tuple=('eval_loss', 'eval_acc', 'eval_macro_f1', 'train_loss', 'train_tok_per_s')) -> list:

@@ -70,3 +70,20 @@ def test_decision_recipe_runs_on_cpu(cli, tmp_path):
     assert m['steps'] == 2 and (tmp_path / 'run' / 'adapter' / 'adapter_config.json').exists()
     cfg = (tmp_path / 'run' / 'config.yaml').read_text()
     assert 'decision_weight: 10.0' in cfg and 'balance: true' in cfg
+
+
+def test_distill_recipe_runs_on_cpu(cli, tiny, tmp_path):
+    "The distilled recipe as one command: its teacher recipe trains first (tiny, through teacher_set), then the student learns from it."
+    cfg = tmp_path / 'distill.yaml'
+    cfg.write_text(f"recipe: smollm2-pubmedqa-distill\nteacher_set: {{model: {tiny}, max_steps: 1, batch_size: 2, max_len: 256, eval_accuracy: false, "
+                   "report_to: none, folds: '0,1,2,3,4,5,6,9'}\n")  # the packaged sample leaves folds 7 and 8 empty
+    out = tmp_path / 'run'
+    r = cli('train', '--config', cfg, '--model', tiny, '--data', '', '--max-steps', '2', '--batch-size', '4', '--set', 'max_len=256',
+            '--eval_accuracy', 'false', '--output_dir', out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((out / 'metrics.json').read_text())['steps'] == 2 and (out / 'adapter' / 'adapter_config.json').exists()
+    assert json.loads((out / 'teacher' / 'metrics.json').read_text())['folds'] == [0, 1, 2, 3, 4, 5, 6, 9]
+    saved = (out / 'config.yaml').read_text()
+    assert f"distill_from: {out / 'teacher'}" in saved and 'distill_alpha: 1.0' in saved and 'distill_temp: 2.0' in saved and 'decision_weight: 10.0' in saved
+    r = cli('train', '--config', cfg, '--model', tiny, '--data', '', '--set', 'distill_alpha=1.5', '--output_dir', tmp_path / 'bad')
+    assert r.returncode == 1 and 'distill_alpha: must be in [0, 1], got 1.5' in r.stderr and not (tmp_path / 'bad').exists()
