@@ -776,8 +776,8 @@ def train(cfg:TrainConfig) -> dict:
     from transformers import set_seed
     validate(cfg)
     if cfg.eval_only: return evaluate_ensemble(cfg) if cfg.folds else evaluate_adapter(cfg)
+    if cfg.folds: return train_folds(cfg)  # (which resolves the teacher once for all its folds)
     if cfg.distill_from: cfg = dataclasses.replace(cfg, distill_from=teacher_dir(cfg))  # a recipe teacher is trained (or reused) first
-    if cfg.folds: return train_folds(cfg)
     if cfg.deepspeed:  # ZeRO-3 checks, storage and compute dtypes, process set-up (med_llm_ft.zero3)
         from med_llm_ft.zero3 import prepare_zero3
         cfg = prepare_zero3(cfg)
