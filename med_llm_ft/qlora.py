@@ -95,6 +95,7 @@ class TrainConfig:
     adapter: str | None = None  # the adapter that eval_only evaluates
     stop_at_step: int | None = None  # stop after this step, with a checkpoint (time-boxed jobs, resume tests)
     folds: typing.Any = None  # official CV folds, e.g. '0,1,2,3,4': one model per fold (trained on the other nine), the test split scored by their ensemble
+    bias_metric: str = 'macro_f1'  # what the fold ensemble's label bias maximises on the out-of-fold scores: 'macro_f1' or 'accuracy'
 
 # %% ../nbs/01_qlora.ipynb #c008
 RECIPES = {
@@ -204,6 +205,7 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     if cfg.decision_weight <= 0: bad(f"decision_weight: must be positive, got {cfg.decision_weight}")
     if cfg.epochs <= 0 and cfg.max_steps <= 0: bad("epochs and max_steps: one of them must be positive")
     if cfg.folds not in (None, '', []): parse_folds(cfg.folds)
+    if cfg.bias_metric not in ('macro_f1', 'accuracy'): bad(f"bias_metric: {cfg.bias_metric!r} is not 'macro_f1' or 'accuracy'")
     if cfg.distill_from:
         if not 0 <= cfg.distill_alpha <= 1: bad(f"distill_alpha: must be in [0, 1], got {cfg.distill_alpha}")
         if cfg.distill_temp <= 0: bad(f"distill_temp: must be positive, got {cfg.distill_temp}")
@@ -888,18 +890,18 @@ def evaluate_adapter(cfg:TrainConfig) -> dict:
     return res
 
 # %% ../nbs/01_qlora.ipynb #ens
-def fold_oof(rows:list, labels:tuple) -> dict:
-    "Out-of-fold decision metrics of fold rows ({'dev_scores', 'dev_gold'}): raw, with a cross-fitted label bias, and the bias fitted on all."
+def fold_oof(rows:list, labels:tuple, metric:str='macro_f1') -> dict:
+    "Out-of-fold decision metrics of fold rows ({'dev_scores', 'dev_gold'}): raw, with a cross-fitted label bias that maximises `metric`, and the bias fitted on all."
     from med_llm_ft.evaluation import fit_label_bias, _log_softmax
     gold = sum((r['dev_gold'] for r in rows), [])
     S = np.concatenate([_log_softmax(r['dev_scores']) for r in rows])
     cal = []
     for i, r in enumerate(rows):  # cross-fitted: this fold's bias comes from the other folds only
         others = [o for j, o in enumerate(rows) if j != i]
-        b = fit_label_bias(np.concatenate([_log_softmax(o['dev_scores']) for o in others]), sum((o['dev_gold'] for o in others), []), labels)
+        b = fit_label_bias(np.concatenate([_log_softmax(o['dev_scores']) for o in others]), sum((o['dev_gold'] for o in others), []), labels, metric)
         cal += [labels[j] for j in (_log_softmax(r['dev_scores']) + b).argmax(1)]
     return {'raw': decision_metrics(gold, [labels[j] for j in S.argmax(1)], labels), 'calibrated': decision_metrics(gold, cal, labels),
-            'bias_all': fit_label_bias(S, gold, labels).round(3).tolist()}
+            'bias_all': fit_label_bias(S, gold, labels, metric).round(3).tolist()}
 
 def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label scores per model
                      labels:tuple, bias=None) -> list:
@@ -911,7 +913,7 @@ def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label sco
 # %% ../nbs/01_qlora.ipynb #ens2
 # keys that change only logs, checkpoints or what is reported: a fold trained under other values of these is still the same fold
 _NOT_FOLD_KEYS = ('output_dir', 'folds', 'split', 'eval_steps', 'eval_accuracy', 'eval_test', 'eval_base', 'save_steps', 'save_total_limit',
-                  'logging_steps', 'report_to', 'resume', 'eval_only', 'adapter')
+                  'logging_steps', 'report_to', 'resume', 'eval_only', 'adapter', 'bias_metric')
 
 def _fold_settings(cfg:TrainConfig) -> dict:
     "The settings a fold's model depends on, as JSON values (saved with its scores, compared before reusing them)."
@@ -966,10 +968,11 @@ def train_folds(cfg:TrainConfig) -> dict:
     rows = [_fold(cfg, k, out) for k in ks]  # a fold finished by an earlier run with the same settings is reused
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
-    oof = fold_oof(rows, labels)
-    use_bias = oof['calibrated']['macro_f1'] > oof['raw']['macro_f1']  # chosen on the folds, never on the test split
+    m = {'macro_f1': 'macro_f1', 'accuracy': 'acc'}[cfg.bias_metric]
+    oof = fold_oof(rows, labels, cfg.bias_metric)
+    use_bias = oof['calibrated'][m] > oof['raw'][m]  # chosen on the folds, never on the test split
     bias = oof['bias_all'] if use_bias else [0.0] * len(labels)
-    res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'oof': oof, 'use_bias': use_bias, 'bias': bias,
+    res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'oof': oof, 'bias_metric': cfg.bias_metric, 'use_bias': use_bias, 'bias': bias,
            'train_s': round(sum(r['train_s'] for r in rows), 2), 'train_tokens': sum(r['train_tokens'] for r in rows),
            'train_tok_per_s': round(float(np.mean([r['train_tok_per_s'] for r in rows])), 1), 'peak_gib': max((r['peak_gib'] or 0) for r in rows) or None}
     gold = rows[0]['test_gold']
