@@ -122,6 +122,8 @@ RECIPES['qwen2.5-coder-1.5b-pubmedqa-cv10'] = {**RECIPES['qwen2.5-coder-1.5b-pub
 # SmolLM2 taught by its out-of-fold label distributions (alpha 1, temperature 2: chosen on the folds, see 'Distillation, on the GPU')
 RECIPES['smollm2-pubmedqa-distill'] = {**RECIPES['smollm2-pubmedqa'], 'distill_from': 'qwen2.5-coder-1.5b-pubmedqa-cv10', 'distill_alpha': 1.0, 'distill_temp': 2.0}
 RECIPES['smollm2-pubmedqa-distill-cv5'] = {**RECIPES['smollm2-pubmedqa-distill'], 'folds': '0,1,2,3,4'}
+# the same on all ten folds with six epochs: SmolLM2's recipe since gpu/session11.sh (see 'Ten folds, six epochs' below)
+RECIPES['smollm2-pubmedqa-distill-cv10'] = {**RECIPES['smollm2-pubmedqa-distill'], 'folds': '0,1,2,3,4,5,6,7,8,9', 'epochs': 6}
 # Gemma-3-270m (a base model): the Qwen settings at lr 4e-4, chosen on folds 0-2 (see 'The decision, on Qwen' below)
 RECIPES['gemma3-270m-pubmedqa'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'model': 'gemma3-270m', 'lr': 4e-4}
 RECIPES['gemma3-270m-pubmedqa-cv3'] = {**RECIPES['gemma3-270m-pubmedqa'], 'folds': '0,1,2'}
