@@ -1,5 +1,6 @@
 import json
 import pytest
+from conftest import ROOT
 
 
 @pytest.fixture(scope='module')
@@ -87,3 +88,20 @@ def test_distill_recipe_runs_on_cpu(cli, tiny, tmp_path):
     assert f"distill_from: {out / 'teacher'}" in saved and 'distill_alpha: 1.0' in saved and 'distill_temp: 2.0' in saved and 'decision_weight: 10.0' in saved
     r = cli('train', '--config', cfg, '--model', tiny, '--data', '', '--set', 'distill_alpha=1.5', '--output_dir', tmp_path / 'bad')
     assert r.returncode == 1 and 'distill_alpha: must be in [0, 1], got 1.5' in r.stderr and not (tmp_path / 'bad').exists()
+
+
+def test_distill_cv10_recipe_from_the_committed_teacher(cli, tiny, tmp_path):
+    "SmolLM2's recipe (ten folds, six epochs) on the PubMedQA files, taught by the committed teacher folder instead of a teacher trained again."
+    from med_llm_ft.data import find_pubmedqa
+    pq = find_pubmedqa()
+    if pq is None: pytest.skip('no PubMedQA files here (../shared/data/pubmedqa or $PUBMEDQA_DIR)')
+    teacher, out = ROOT / 'bench/results/distill_cv10_h200/teacher', tmp_path / 'run'
+    r = cli('train', '--recipe', 'smollm2-pubmedqa-distill-cv10', '--model', tiny, '--data', pq, '--set', f'distill_from={teacher}',
+            '--set', 'folds=0,1', '--set', 'limit=24', '--max-steps', '1', '--batch-size', '2', '--set', 'max_len=256',
+            '--eval_accuracy', 'false', '--output_dir', out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((out / 'metrics.json').read_text())
+    assert m['folds'] == [0, 1] and m['bias_metric'] == 'macro_f1' and sum(m['test']['pred_dist'].values()) == 24
+    saved = (out / 'config.yaml').read_text()
+    assert f'distill_from: {teacher}' in saved and 'epochs: 6' in saved and 'distill_temp: 2.0' in saved
+    assert not (out / 'teacher').exists()  # nothing trained for the teacher
