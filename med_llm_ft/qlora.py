@@ -554,6 +554,12 @@ def decision_mask(labels, marker:list, label_ids:list):
     return out & torch.isin(labels, torch.as_tensor(label_ids, device=labels.device))
 
 # %% ../nbs/01_qlora.ipynb #c041
+def _head_softcap(lm):
+    "The final logit soft-cap of causal LM `lm` (None if it has none); False if its head also scales the logits, which `QATrainer.mix_teacher` does not reproduce."
+    tc = lm.config.get_text_config()
+    if any(getattr(tc, k, None) is not None for k in ('logit_scale', 'output_multiplier', 'lm_head_multiplier', 'logits_scaling')): return False
+    return getattr(tc, 'final_logit_softcapping', None)
+
 def _sft_trainer_cls():
     import torch
     from trl import SFTTrainer
@@ -585,13 +591,33 @@ def _sft_trainer_cls():
                 return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
             tgt = inputs['shift_labels'] if 'shift_labels' in inputs else inputs['labels'][:, 1:]
             w = 1 + (self.decision_weight - 1) * decision_mask(tgt, *self.decision_ids).float() if not plain else torch.ones_like(tgt, dtype=torch.float)
-            if not self.fused_loss or soft is not None: return self.logits_loss(model, inputs, tgt, w, num_items_in_batch, soft)
+            lm = None if soft is None else self.accelerator.unwrap_model(model)
+            lm = lm.get_base_model() if hasattr(lm, 'get_base_model') else lm
+            softcap = None if lm is None else _head_softcap(lm)
+            if not self.fused_loss or softcap is False: return self.logits_loss(model, inputs, tgt, w, num_items_in_batch, soft)
             def weighted(*a, **kw):
-                out = model(*a, **kw)
+                cap = {}  # the backbone's last hidden states, for the teacher's term at the decision tokens
+                hook = lm.base_model.register_forward_hook(lambda m, i, o: cap.update(h=o[0] if isinstance(o, tuple) else o.last_hidden_state)) if lm is not None else None
+                try: out = model(*a, **kw)
+                finally:
+                    if hook is not None: hook.remove()
                 if getattr(out, 'log_probs', None) is None: raise RuntimeError('decision_weight needs TRL\'s fused LM head (per-token log-probs)')
-                out.log_probs = out.log_probs * w.to(out.log_probs.dtype)
+                lp = out.log_probs if soft is None else self.mix_teacher(lm, out.log_probs, cap['h'], tgt, soft, softcap)
+                out.log_probs = lp * w.to(lp.dtype)
                 return out
             return super().compute_loss(weighted, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+        def mix_teacher(self, lm, lp, hidden, tgt, soft, softcap=None):
+            "Per-token log-probs `lp` whose decision tokens hold (1 - alpha) log p(gold) + alpha sum(teacher x log p(label)), from the hidden states there and the LM head: no full logits."
+            import torch.nn.functional as F
+            b, t = decision_mask(tgt, *self.decision_ids).nonzero(as_tuple=True)
+            head = lm.get_output_embeddings()
+            z = head(hidden[b.to(hidden.device), t.to(hidden.device)].to(head.weight.device)).float()
+            if softcap: z = softcap * torch.tanh(z / softcap)
+            lpd = F.log_softmax(z, -1)[:, self.soft_ids].to(lp.device)
+            b, t = b.to(lp.device), t.to(lp.device)
+            mixed = (1 - self.distill_alpha) * lp[b, t] + self.distill_alpha * (soft.to(lp.device)[b] * lpd).sum(-1)
+            return lp.index_put((b, t), mixed.to(lp.dtype))
 
         def logits_loss(self, model, inputs, tgt, w, num_items_in_batch=None, soft=None):
             "The same weighted loss from the model's full logits, in fp32, normalised as TRL's (by `num_items_in_batch`, times the processes); with `soft`, the decision token's target mixes the teacher's label distribution in."

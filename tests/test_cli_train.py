@@ -1,4 +1,4 @@
-import json
+import json, subprocess, sys
 import pytest
 from conftest import ROOT
 
@@ -105,3 +105,12 @@ def test_distill_cv10_recipe_from_the_committed_teacher(cli, tiny, tmp_path):
     saved = (out / 'config.yaml').read_text()
     assert f'distill_from: {teacher}' in saved and 'epochs: 6' in saved and 'distill_temp: 2.0' in saved
     assert not (out / 'teacher').exists()  # nothing trained for the teacher
+
+
+def test_bench_distill_memory_both_ways_agree():
+    "The memory benchmark of the teacher's term runs, and its two ways (hidden states at the decision tokens, full logits) give the same losses."
+    r = subprocess.run([sys.executable, str(ROOT / 'bench/bench_distill_memory.py'), '--vocab', '49152', '--batch-size', '2', '--max-len', '128',
+                        '--steps', '1'], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out['fused']['fused_loss'] and not out['logits']['fused_loss'] and out['same_losses'], out
