@@ -104,3 +104,18 @@ def test_impossible_combination_is_a_clear_error(cli, tmp_path):
     ds = write_zero3(tmp_path / 'z3.json')
     r = cli('train', '--deepspeed', ds, '--quant', '8bit', '--max_steps', '1', '--output_dir', tmp_path / 'out')
     assert r.returncode == 1 and "quant='8bit' cannot run under ZeRO-3" in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
+
+def test_distillation_under_zero3(job, tmp_path):
+    "The teacher's term reads the hidden states and the LM head while ZeRO-3 holds them partitioned: two processes distil and save a whole adapter."
+    import math, random
+    from med_llm_ft.data import PUBMEDQA_LABELS, load_records, sample_path
+    recs, rng = load_records(sample_path()), random.Random(0)
+    (tmp_path / 'teacher/fold0').mkdir(parents=True)
+    (tmp_path / 'teacher/fold0/scores.json').write_text(json.dumps({'labels': list(PUBMEDQA_LABELS), 'dev_ids': [r.id for r in recs],
+                                                                    'dev_scores': [[rng.gauss(0, 1) for _ in PUBMEDQA_LABELS] for _ in recs]}))
+    s = {**SETTINGS, 'model': job['tiny'], 'output_dir': tmp_path / 'out', 'max_steps': 2, 'save_steps': 0,
+         'distill_from': tmp_path / 'teacher', 'distill_alpha': 0.5, 'decision_weight': 10.0}
+    run(launch_command(job['ds'], 'deepspeed', 2, master_port=_free_port(), train_args=[a for k, v in s.items() for a in (f'--{k}', str(v))]))
+    m = json.loads((tmp_path / 'out/metrics.json').read_text())
+    assert m['steps'] == 2 and math.isfinite(m['train_loss']), m
+    check_adapter(tmp_path / 'out/adapter', LORA)
