@@ -22,17 +22,13 @@ def one(a):
     "Run the steps in this process with fused_loss as asked; return its figures."
     import torch
     from med_llm_ft.data import PUBMEDQA_LABELS, load_records, sample_path, tokenize_records
-    from transformers import AutoModelForCausalLM
-    from med_llm_ft.data import load_tokenizer
-    from med_llm_ft.qlora import TrainConfig, build_trainer, fix_special_tokens, load_model, tiny_config, with_teacher
+    from med_llm_ft.qlora import TrainConfig, build_trainer, load_model, make_tiny_model, with_teacher
     tmp = Path(tempfile.mkdtemp(prefix='bench_distill_'))
     recs = load_records(sample_path())[:a.batch_size * a.steps]
     (tmp / 'teacher/fold0').mkdir(parents=True)
     (tmp / 'teacher/fold0/scores.json').write_text(json.dumps({'labels': list(PUBMEDQA_LABELS), 'dev_ids': [r.id for r in recs],
                                                                'dev_scores': [[0.0, 0.0, 0.0]] * len(recs)}))
-    tok = load_tokenizer(); torch.manual_seed(0)  # make_tiny_model, with a larger vocabulary than the tokenizer's
-    m = AutoModelForCausalLM.from_config(tiny_config('llama', a.vocab), dtype=torch.float32); fix_special_tokens(tok, m)
-    model = tmp / 'tiny'; m.save_pretrained(model); tok.save_pretrained(model); del m
+    model = make_tiny_model(tmp / 'tiny', vocab_size=a.vocab)
     cfg = TrainConfig(model=model, quant='none', gradient_checkpointing=False, batch_size=a.batch_size, max_len=a.max_len, report_to=[],
                       decision_weight=10.0, distill_from=str(tmp / 'teacher'), distill_alpha=1.0, fused_loss=a.one == 'fused',
                       output_dir=str(tmp / 'out'), save_steps=0)

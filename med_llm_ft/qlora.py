@@ -362,13 +362,15 @@ def tiny_config(arch:str='llama', vocab_size:int=256, **kw):
     if arch == 'phi': extra = {'num_key_value_heads': 4}
     return cls(**{**TINY, **extra, 'vocab_size': vocab_size, 'max_position_embeddings': 2048, **kw})
 
-def make_tiny_model(out_dir:str|Path, arch:str='llama', tokenizer:str=DEFAULT_MODEL, seed:int=0, **kw) -> str:
+def make_tiny_model(out_dir:str|Path, arch:str='llama', tokenizer:str=DEFAULT_MODEL, seed:int=0,
+                    vocab_size:int|None=None, # default: the tokenizer's; larger leaves rows no token uses (a big model's vocabulary size)
+                    **kw) -> str:
     "Save a tiny randomly initialised `arch` model with `tokenizer`'s vocabulary (and the tokenizer) into `out_dir`."
     import torch
     from transformers import AutoModelForCausalLM
     tok = load_tokenizer(tokenizer)
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(tiny_config(arch, len(tok), **kw), dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(tiny_config(arch, vocab_size or len(tok), **kw), dtype=torch.float32)
     fix_special_tokens(tok, model)
     model.save_pretrained(out_dir); tok.save_pretrained(out_dir)
     return str(out_dir)
@@ -748,13 +750,14 @@ def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|N
     if dec_cb: cbs.append(dec_cb)
     if cfg.stop_at_step: cbs.append(StopAt(cfg.stop_at_step))
     dec_ids, soft_ids = None, None
-    opts = bool(eval_records and eval_records[0].options)
+    opts, labels = bool(eval_records and eval_records[0].options), eval_records[0].labels if eval_records else PUBMEDQA_LABELS
     if cfg.decision_weight != 1.0 or cfg.distill_from:
-        dec_ids = decision_tokens(tok, eval_records[0].labels if eval_records else PUBMEDQA_LABELS, cfg.template, opts)
+        dec_ids = decision_tokens(tok, labels, cfg.template, opts)
         found = sum(bool(decision_mask(torch.tensor([r['labels']]), *dec_ids).any()) for r in train_rows[:50])
-        if not found: raise ConfigError(f"decision_weight={cfg.decision_weight}: no decision line ({tok.decode(dec_ids[0])!r} + label) in the training targets")
+        why = f"decision_weight={cfg.decision_weight}" if cfg.decision_weight != 1.0 else f"distill_from={cfg.distill_from}"
+        if not found: raise ConfigError(f"{why}: no decision line ({tok.decode(dec_ids[0])!r} + label) in the training targets")
     if cfg.distill_from:  # the first token of each label, in the labels' order (the order of the teacher's distribution)
-        soft_ids = [r[0] for r in decision_line(tok, eval_records[0].labels if eval_records else PUBMEDQA_LABELS, cfg.template, opts)[1]]
+        soft_ids = [r[0] for r in decision_line(tok, labels, cfg.template, opts)[1]]
         if len(set(soft_ids)) != len(soft_ids): raise ConfigError(f"distill_from: two labels start with the same token under template {cfg.template!r}")
     trainer = _sft_trainer_cls()(model=model, args=sft_args(cfg, bool(eval_rows)), train_dataset=to_dataset(train_rows),
                                  eval_dataset=to_dataset(eval_rows) if eval_rows else None, processing_class=tok, callbacks=cbs,
