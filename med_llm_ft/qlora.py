@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import (DataError, QARecord, PUBMEDQA_LABELS, DEFAULT_MODEL, SYSTEM_PROMPT, load_records, sample_path,
+from .data import (DataError, QARecord, PUBMEDQA_LABELS, TEMPLATES, DEFAULT_MODEL, SYSTEM_PROMPT, load_records, sample_path,
                              resolve_model, load_tokenizer, fix_special_tokens, tokenize_records, format_example, target_text, stratified_split,
                              subset, official_split, cv_fold, write_atomic, cache_dir)
 
@@ -52,7 +52,7 @@ class TrainConfig:
     split_seed: int = 0  # the split's seed, kept apart from the training seed
     limit: int | None = None  # stratified subsets of this size (smoke runs)
     max_len: int = 512
-    template: str = 'chat'  # 'chat' (the tokenizer's template), 'phi2' or 'plain'
+    template: str = 'chat'  # 'chat' (the tokenizer's template), 'chat-qfirst' (the same, the question also before the abstract), 'phi2' or 'plain'
     explain: bool = True  # train on the decision and the long answer (False: the decision alone)
     balance: bool = False  # oversample minority labels in the training set to the majority's count
     drop_long: bool = False  # drop records whose question and answer alone exceed max_len (else an error)
@@ -66,6 +66,7 @@ class TrainConfig:
     warmup: float = 0.03  # a ratio of the steps if < 1, else a number of steps
     scheduler: str = 'cosine'
     weight_decay: float = 0.0
+    neftune_alpha: float = 0.0  # NEFTune: uniform noise of this scale (over sqrt(length x width)) on the input embeddings while training; 0 is off, 5 the paper's usual value
     optim: str = 'adamw_torch'
     seed: int = 0
     gradient_checkpointing: bool = True
@@ -197,7 +198,7 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     if cfg.method not in ('lora', 'full'): bad(f"method: {cfg.method!r} is not 'lora' or 'full'")
     if cfg.method == 'full' and cfg.quant != 'none':
         bad(f"method='full' with quant={cfg.quant!r}: quantized weights cannot be trained; use method='lora' (QLoRA) or quant='none'")
-    if cfg.template not in ('chat', 'phi2', 'plain'): bad(f"template: {cfg.template!r} is not 'chat', 'phi2' or 'plain'")
+    if cfg.template not in TEMPLATES: bad(f"template: {cfg.template!r} is not one of {', '.join(TEMPLATES)}")
     if not (cfg.split in ('stratified', 'official', 'official-all') or (cfg.split.startswith('cv') and cfg.split[2:].isdigit() and int(cfg.split[2:]) < 10)):
         bad(f"split: {cfg.split!r} is not 'stratified', 'official', 'official-all' or 'cv0'..'cv9'")
     if cfg.dtype not in ('auto', 'float32', 'bfloat16', 'float16'): bad(f"dtype: {cfg.dtype!r} is not 'auto', 'float32', 'bfloat16' or 'float16'")
@@ -205,6 +206,7 @@ def validate(cfg:TrainConfig) -> TrainConfig:
         if getattr(cfg, k) <= 0: bad(f"{k}: must be positive, got {getattr(cfg, k)}")
     if not 0 <= cfg.lora_dropout < 1: bad(f"lora_dropout: must be in [0, 1), got {cfg.lora_dropout}")
     if cfg.decision_weight <= 0: bad(f"decision_weight: must be positive, got {cfg.decision_weight}")
+    if cfg.neftune_alpha < 0: bad(f"neftune_alpha: must be 0 (off) or positive, got {cfg.neftune_alpha}")
     if cfg.epochs <= 0 and cfg.max_steps <= 0: bad("epochs and max_steps: one of them must be positive")
     if cfg.folds not in (None, '', []): parse_folds(cfg.folds)
     if cfg.bias_metric not in ('macro_f1', 'accuracy'): bad(f"bias_metric: {cfg.bias_metric!r} is not 'macro_f1' or 'accuracy'")
@@ -726,7 +728,7 @@ def sft_args(cfg:TrainConfig, has_eval:bool):
         output_dir=cfg.output_dir, per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.eval_batch_size or cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.lr, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         warmup_steps=cfg.warmup, lr_scheduler_type=cfg.scheduler, weight_decay=cfg.weight_decay, optim=cfg.optim,
-        seed=cfg.seed, data_seed=cfg.seed, **prec,
+        seed=cfg.seed, data_seed=cfg.seed, neftune_noise_alpha=cfg.neftune_alpha or None, **prec,
         gradient_checkpointing=cfg.gradient_checkpointing, gradient_checkpointing_kwargs={'use_reentrant': False},
         padding_free=cfg.padding_free, packing=cfg.packing,
         max_length=cfg.max_len if (cfg.packing or not cfg.padding_free) else None,  # rows are already truncated to max_len
@@ -954,7 +956,7 @@ def _cached_fold(cfg:TrainConfig, f:Path) -> dict:
     "The scores of a fold trained earlier in this output_dir, if it was trained with `cfg`'s settings; else ConfigError naming the keys."
     row, want = json.loads(f.read_text()), _fold_settings(cfg)
     if 'settings' not in row: raise ConfigError(f"{f}: this fold was saved without its settings (by an older version), so it cannot be reused; remove {f.parent}")
-    had = row['settings']
+    had = {**_fold_settings(TrainConfig()), **row['settings']}  # a key added since the fold was trained counts as its default
     diff = [f"{k}: {had.get(k, '(not set)')!r} there, {v!r} now" for k, v in want.items() if had.get(k, '(not set)') != v]
     if diff: raise ConfigError(f"{f}: this fold was trained with other settings ({'; '.join(diff)}); choose another output_dir or remove {f.parent}")
     return row

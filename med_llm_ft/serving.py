@@ -74,7 +74,7 @@ class GenParams:
 # %% ../nbs/04_vllm.ipynb #c012
 def prompt_ids(inputs:list, tok, template:str='chat', system:str=SYSTEM_PROMPT, budget:int|None=None) -> list:
     "Token ids for each input: records are formatted with the template (abstract cut to `budget` tokens), strings are taken as formatted prompts, id lists as they are."
-    parts = chat_parts(tok, system) if template == 'chat' else None
+    parts = chat_parts(tok, system) if template.startswith('chat') else None
     out = []
     for i, x in enumerate(inputs):
         if isinstance(x, QARecord):
