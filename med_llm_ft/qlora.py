@@ -957,7 +957,7 @@ def _cached_fold(cfg:TrainConfig, f:Path) -> dict:
     row, want = json.loads(f.read_text()), _fold_settings(cfg)
     if 'settings' not in row: raise ConfigError(f"{f}: this fold was saved without its settings (by an older version), so it cannot be reused; remove {f.parent}")
     had = {**_fold_settings(TrainConfig()), **row['settings']}  # a key added since the fold was trained counts as its default
-    diff = [f"{k}: {had.get(k, '(not set)')!r} there, {v!r} now" for k, v in want.items() if had.get(k, '(not set)') != v]
+    diff = [f"{k}: {had[k]!r} there, {v!r} now" for k, v in want.items() if had[k] != v]
     if diff: raise ConfigError(f"{f}: this fold was trained with other settings ({'; '.join(diff)}); choose another output_dir or remove {f.parent}")
     return row
 
