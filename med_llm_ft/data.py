@@ -14,10 +14,10 @@ from typing import Iterable
 __all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'TEMPLATES', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'GGUF_SPM_BPE',
            'CHAT_TEMPLATES', 'DataError', 'QARecord', 'pubmedqa_official', 'pubmedqa_hub', 'parse_options',
            'medreason_record', 'medqa_record', 'read_rows', 'records_from_rows', 'load_records', 'sample_path',
-           'find_pubmedqa', 'user_text', 'target_text', 'parse_decision', 'chat_parts', 'format_example', 'cache_dir',
-           'packaged_gguf', 'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer',
-           'stratified_split', 'subset', 'official_split', 'cv_fold', 'tokenize_records', 'length_report',
-           'plot_lengths', 'write_atomic', 'prepare', 'cli_prepare']
+           'find_pubmedqa', 'user_text', 'target_text', 'parse_decision', 'chat_parts', 'template_parts',
+           'format_example', 'cache_dir', 'packaged_gguf', 'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model',
+           'load_tokenizer', 'stratified_split', 'subset', 'official_split', 'cv_fold', 'tokenize_records',
+           'length_report', 'plot_lengths', 'write_atomic', 'prepare', 'cli_prepare']
 
 # %% ../nbs/00_data.ipynb #c006
 PUBMEDQA_LABELS = ('yes', 'no', 'maybe')
@@ -254,11 +254,16 @@ def chat_parts(tok, system:str=SYSTEM_PROMPT) -> tuple|None:
 
 # %% ../nbs/00_data.ipynb #c041
 TEMPLATES = ('chat', 'chat-qfirst', 'phi2', 'plain')
+_CHAT = TEMPLATES[:2]  # the templates built on the tokenizer's chat template
+
+def template_parts(tok, template:str='chat', system:str=SYSTEM_PROMPT) -> tuple|None:
+    "`chat_parts` for a chat template (rendered once, then reused for every record), None for the others."
+    return chat_parts(tok, system) if template in _CHAT else None
 
 def format_example(r:QARecord, tok=None, template:str='chat', system:str=SYSTEM_PROMPT, explain:bool=True, parts=None) -> dict:
     "A prompt/completion pair for `r`: 'chat' uses the tokenizer's chat template ('chat-qfirst': the question also before the abstract), 'phi2' (or 'plain') the Instruct/Output format."
     user, tgt = user_text(r, ask_first=template == 'chat-qfirst'), target_text(r, explain)
-    if template in ('chat', 'chat-qfirst'):
+    if template in _CHAT:
         parts = parts or chat_parts(tok, system)
         if parts is None:
             if tok is None or not getattr(tok, 'chat_template', None): raise DataError("template 'chat' needs a tokenizer with a chat template; use template='phi2' for base models")
@@ -486,7 +491,7 @@ def _encode(tok, texts):
 def tokenize_records(recs:list, tok, max_len:int=512, template:str='chat', system:str=SYSTEM_PROMPT,
                      explain:bool=True, batch_size:int=1000, progress:bool=False) -> list:
     "Dicts with prompt, completion, input_ids, labels (prompt masked with -100), n_prompt and truncated, one per record."
-    parts = chat_parts(tok, system) if template.startswith('chat') else None
+    parts = template_parts(tok, template, system)
     out, it = [], range(0, len(recs), batch_size)
     if progress:
         from tqdm.auto import tqdm

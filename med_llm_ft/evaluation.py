@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, DataError, QARecord, chat_parts, format_example,
+from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, DataError, QARecord, template_parts, format_example,
                              target_text, parse_decision, load_records, load_tokenizer, resolve_model, official_split,
                              stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _truncate_context)
 
@@ -156,7 +156,7 @@ def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, b
 # %% ../nbs/03_eval.ipynb #c023
 def _rows_for(recs, tok, template, system, max_len, fast):
     "Scoring rows: (ids, n_ctx, next_token_ids|None, record index, label indices) and per-record label lists."
-    parts = chat_parts(tok, system) if template.startswith('chat') else None
+    parts = template_parts(tok, template, system)
     lead = _lead(dataclasses.replace(recs[0], answer=recs[0].labels[0]), tok, template, system, parts)  # the same for every record
     prompts = [format_example(r, tok, template, system, explain=False, parts=parts)['prompt'] for r in recs]
     conts = [[lead + _continuation(r, l) for l in r.labels] for r in recs]
@@ -308,7 +308,7 @@ def generate_hf(model, tok, records:list, max_new_tokens:int=256, batch_size:int
     "Greedy generation with transformers: left-padded batches sorted by length; returns texts without special tokens."
     import torch
     dev = next(model.parameters()).device
-    parts = chat_parts(tok, system) if template.startswith('chat') else None
+    parts = template_parts(tok, template, system)
     prompts = [fit_prompt(r, tok, template, system, max_len - max_new_tokens, parts)[1] for r in records]
     out = [None] * len(records)
     order = sorted(range(len(records)), key=lambda i: -len(prompts[i]))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, asdict, fields
 from functools import lru_cache
 from pathlib import Path
 
-from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts, format_example, resolve_model,
+from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts, template_parts, format_example, resolve_model,
                              load_tokenizer, write_atomic, _truncate_context)
 
 # %% auto #0
@@ -74,7 +74,7 @@ class GenParams:
 # %% ../nbs/04_vllm.ipynb #c012
 def prompt_ids(inputs:list, tok, template:str='chat', system:str=SYSTEM_PROMPT, budget:int|None=None) -> list:
     "Token ids for each input: records are formatted with the template (abstract cut to `budget` tokens), strings are taken as formatted prompts, id lists as they are."
-    parts = chat_parts(tok, system) if template.startswith('chat') else None
+    parts = template_parts(tok, template, system)
     out = []
     for i, x in enumerate(inputs):
         if isinstance(x, QARecord):
