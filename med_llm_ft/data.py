@@ -16,8 +16,9 @@ __all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'TEMPLATES', 'P
            'medreason_record', 'medqa_record', 'read_rows', 'records_from_rows', 'load_records', 'sample_path',
            'find_pubmedqa', 'user_text', 'target_text', 'parse_decision', 'chat_parts', 'template_parts',
            'format_example', 'cache_dir', 'packaged_gguf', 'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model',
-           'load_tokenizer', 'stratified_split', 'subset', 'official_split', 'cv_fold', 'tokenize_records',
-           'length_report', 'plot_lengths', 'write_atomic', 'prepare', 'cli_prepare']
+           'load_tokenizer', 'stratified_split', 'subset', 'official_split', 'cv_fold', 'perturb_record',
+           'augment_records', 'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic', 'prepare',
+           'cli_prepare']
 
 # %% ../nbs/00_data.ipynb #c006
 PUBMEDQA_LABELS = ('yes', 'no', 'maybe')
@@ -471,6 +472,24 @@ def official_split(recs:list, seed:int=0) -> dict:
 def cv_fold(split:dict, k:int) -> tuple:
     "(train, dev) for fold `k` of `official_split`: dev is fold k, train the other nine."
     return [r for i, f in enumerate(split['folds']) if i != k for r in f], list(split['folds'][k])
+
+# %% ../nbs/00_data.ipynb #aug
+_SENT = re.compile(r'(?<=[.!?])\s+')
+
+def perturb_record(r:QARecord,
+                   i:int, # which copy: the same record and `i` give the same copy in every process
+                   drop:float=0.3 # each context sentence's chance of being left out
+                  ) -> QARecord:
+    "Copy `i` of `r` (id `{r.id}~{i}`) with context sentences left out at random, in order; at least one sentence stays."
+    rng = random.Random(f"{r.id}~{i}")  # str seeds hash with sha512: the same in every process, whatever PYTHONHASHSEED
+    sents = [(j, s) for j, p in enumerate(r.context) for s in _SENT.split(p) if s.strip()]
+    kept = [x for x in sents if rng.random() >= drop] or sents[rng.randrange(len(sents)):][:1]
+    ctx = [' '.join(s for j2, s in kept if j2 == j) for j in range(len(r.context))]
+    return dataclasses.replace(r, id=f"{r.id}~{i}", context=[c for c in ctx if c], meta={**r.meta, 'copy_of': r.id})
+
+def augment_records(recs:list, n:int, drop:float=0.3) -> list:
+    "`recs` followed by `n` perturbed copies of each (`perturb_record`)."
+    return list(recs) + [perturb_record(r, i, drop) for r in recs for i in range(n)]
 
 # %% ../nbs/00_data.ipynb #c058
 def _truncate_context(r:QARecord, tok, budget:int) -> QARecord:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .data import (DataError, QARecord, PUBMEDQA_LABELS, TEMPLATES, DEFAULT_MODEL, SYSTEM_PROMPT, load_records, sample_path,
                              resolve_model, load_tokenizer, fix_special_tokens, tokenize_records, format_example, target_text, stratified_split,
-                             subset, official_split, cv_fold, write_atomic, cache_dir)
+                             subset, official_split, cv_fold, write_atomic, cache_dir, augment_records)
 
 # %% auto #0
 __all__ = ['RECIPES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'PUBMEDQA_URL', 'PUBMEDQA_FILES', 'ConfigError', 'TrainConfig',
@@ -56,6 +56,9 @@ class TrainConfig:
     explain: bool = True  # train on the decision and the long answer (False: the decision alone)
     balance: bool = False  # oversample minority labels in the training set to the majority's count
     drop_long: bool = False  # drop records whose question and answer alone exceed max_len (else an error)
+    augment: int = 0  # perturbed copies of each training record (context sentences left out); with a teacher, each copy learns the teacher's scores of that copy
+    augment_drop: float = 0.3  # each context sentence's chance of being left out of a perturbed copy
+    score_copies: int = 0  # with folds: each fold also scores this many perturbed copies of its held-out records (what a student with `augment` learns from)
     # optimisation
     batch_size: int = 4
     eval_batch_size: int | None = None  # default: batch_size
@@ -208,6 +211,9 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     if cfg.decision_weight <= 0: bad(f"decision_weight: must be positive, got {cfg.decision_weight}")
     if cfg.neftune_alpha < 0: bad(f"neftune_alpha: must be 0 (off) or positive, got {cfg.neftune_alpha}")
     if cfg.epochs <= 0 and cfg.max_steps <= 0: bad("epochs and max_steps: one of them must be positive")
+    for k in ('augment', 'score_copies'):
+        if getattr(cfg, k) < 0: bad(f"{k}: must be 0 (none) or a number of copies, got {getattr(cfg, k)}")
+    if not 0 < cfg.augment_drop < 1: bad(f"augment_drop: must be in (0, 1), got {cfg.augment_drop}")
     if cfg.folds not in (None, '', []): parse_folds(cfg.folds)
     if cfg.bias_metric not in ('macro_f1', 'accuracy'): bad(f"bias_metric: {cfg.bias_metric!r} is not 'macro_f1' or 'accuracy'")
     if cfg.distill_from:
@@ -500,6 +506,9 @@ def load_splits(cfg:TrainConfig) -> dict:
         if not recs: raise DataError(f"{cfg.data}: no records")
         sp = split_records(recs, cfg.split, cfg.test_size, cfg.split_seed)
     if cfg.limit: sp = {k: subset(v, cfg.limit, cfg.split_seed) for k, v in sp.items()}
+    if cfg.augment:  # before balancing, so that a minority question's copies are oversampled with it
+        if _prepared(cfg.data): raise ConfigError(f"augment: {cfg.data} is a prepared folder (its tokens are fixed), so no copies can be made; train from the records")
+        sp['train'] = augment_records(sp['train'], cfg.augment, cfg.augment_drop)
     if cfg.balance: sp['train'] = balance_records(sp['train'], cfg.seed)
     if not sp['train'] and not cfg.eval_only: raise DataError(f"{cfg.data or sample_path()}: no training records for split {cfg.split!r}")
     return sp
@@ -976,10 +985,13 @@ def _fold_row(cfg:TrainConfig, k:int, out:Path) -> dict:
     res = train(sub); tr = res.pop('trainer')
     kw = dict(template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
     dev, test = (score_labels(tr.model, tr.processing_class, sp[s], **kw) if sp[s] else None for s in ('valid', 'test'))
+    copies = augment_records(sp['valid'], cfg.score_copies, cfg.augment_drop)[len(sp['valid']):]  # for a student with augment
+    cp = score_labels(tr.model, tr.processing_class, copies, **kw) if copies else None
     row = {'fold': k, 'saved': res.get('adapter') or res.get('model_dir'), 'labels': list(dev['labels']), 'settings': _fold_settings(cfg),
            **{key: res[key] for key in ('train_s', 'train_tokens', 'train_tok_per_s', 'train_loss', 'peak_gib')},
            'dev_ids': dev['ids'], 'dev_gold': [r.answer for r in sp['valid']], 'dev_scores': dev['raw_scores'].tolist(),
-           'test_ids': test['ids'] if test else [], 'test_gold': [r.answer for r in sp['test']], 'test_scores': test['raw_scores'].tolist() if test else []}
+           'test_ids': test['ids'] if test else [], 'test_gold': [r.answer for r in sp['test']], 'test_scores': test['raw_scores'].tolist() if test else [],
+           'copy_ids': cp['ids'] if cp else [], 'copy_scores': cp['raw_scores'].tolist() if cp else []}
     if tr.is_world_process_zero():  # written last and atomically: a fold with scores.json is complete
         f = out / f'fold{k}' / 'scores.json'; tmp = f.with_name('scores.json.partial')
         tmp.write_text(json.dumps(row)); os.replace(tmp, f)
@@ -1056,7 +1068,8 @@ def teacher_dir(cfg:TrainConfig) -> str:
     if src in RECIPES:
         if not RECIPES[src].get('folds'):
             raise ConfigError(f"distill_from: recipe {src!r} trains no folds, so it has no out-of-fold scores to teach with; use one with folds, e.g. qwen2.5-coder-1.5b-pubmedqa-cv10")
-        tcfg = load_config(recipe=src, overrides={'data': cfg.data, 'output_dir': str(Path(cfg.output_dir) / 'teacher'), **(cfg.teacher_set or {})})
+        copies = {'score_copies': cfg.augment, 'augment_drop': cfg.augment_drop} if cfg.augment else {}  # the student's copies, scored by the teacher
+        tcfg = load_config(recipe=src, overrides={'data': cfg.data, 'output_dir': str(Path(cfg.output_dir) / 'teacher'), **copies, **(cfg.teacher_set or {})})
         if tcfg.distill_from: raise ConfigError(f"distill_from: the teacher recipe {src!r} has a teacher itself; give its output folder instead")
         train_folds(tcfg)
         return tcfg.output_dir
@@ -1066,8 +1079,10 @@ def teacher_dir(cfg:TrainConfig) -> str:
 
 def teacher_probs(src:str|Path, # a fold ensemble's output folder
                   labels:tuple, # the student's labels: the order of each distribution
-                  temp:float=1.0) -> dict:
-    "{record id: the teacher's probabilities over `labels`} from the held-out label scores in src/fold*/scores.json, softened by `temp`."
+                  temp:float=1.0,
+                  drop:float|None=None # the student's augment_drop: copies the teacher scored must have been made with it
+                 ) -> dict:
+    "{record id: the teacher's probabilities over `labels`} from the held-out label scores (and their copies') in src/fold*/scores.json, softened by `temp`."
     from med_llm_ft.evaluation import _log_softmax
     out = {}
     for f in sorted(Path(src).glob('fold*/scores.json')):
@@ -1075,15 +1090,23 @@ def teacher_probs(src:str|Path, # a fold ensemble's output folder
         miss = [k for k in ('labels', 'dev_ids', 'dev_scores') if k not in row]
         if miss: raise DataError(f"{f}: no {', '.join(miss)} (not the scores of a fold trained by train --folds)")
         if sorted(row['labels']) != sorted(labels): raise DataError(f"{f}: the teacher's labels are {row['labels']}, the records' {list(labels)}")
-        S = np.asarray(row['dev_scores'], dtype=float)[:, [row['labels'].index(l) for l in labels]]
-        out.update(zip(row['dev_ids'], np.exp(_log_softmax(_log_softmax(S) / temp)).round(6).tolist()))
+        had = row.get('settings', {}).get('augment_drop', TrainConfig.augment_drop)
+        if row.get('copy_ids') and drop is not None and had != drop:
+            raise DataError(f"{f}: the teacher's copies left out sentences with probability {had}, the student's augment_drop is {drop}: they are other texts")
+        for ids, sc in (('dev_ids', 'dev_scores'), ('copy_ids', 'copy_scores')):
+            if not row.get(ids): continue
+            S = np.asarray(row[sc], dtype=float)[:, [row['labels'].index(l) for l in labels]]
+            out.update(zip(row[ids], np.exp(_log_softmax(_log_softmax(S) / temp)).round(6).tolist()))
     if not out: raise DataError(f"{src}: no fold*/scores.json to distill from")
     return out
 
 def with_teacher(rows:list, cfg:TrainConfig, labels:tuple) -> list:
     "Token rows with the teacher's label distribution (`soft`) of their record; DataError naming the records the teacher never scored."
-    probs = teacher_probs(cfg.distill_from, labels, cfg.distill_temp)
+    probs = teacher_probs(cfg.distill_from, labels, cfg.distill_temp, cfg.augment_drop if cfg.augment else None)
     miss = sorted({r['id'] for r in rows if r['id'] not in probs})
+    if any('~' in m for m in miss):
+        raise DataError(f"distill_from {cfg.distill_from}: no teacher scores for {len(miss)} perturbed copies (e.g. {', '.join(miss[:3])}); "
+                        f"train the teacher with score_copies={cfg.augment} and augment_drop={cfg.augment_drop} (a recipe teacher gets them from augment)")
     if miss: raise DataError(f"distill_from {cfg.distill_from}: no teacher scores for {len(miss)} training records (e.g. {', '.join(map(str, miss[:3]))}); "
                              "the teacher's folds must hold out every training question once (PubMedQA: folds 0-9)")
     return [{**r, 'soft': probs[r['id']]} for r in rows]
