@@ -483,7 +483,7 @@ def perturb_record(r:QARecord,
     "Copy `i` of `r` (id `{r.id}~{i}`) with context sentences left out at random, in order; at least one sentence stays."
     rng = random.Random(f"{r.id}~{i}")  # str seeds hash with sha512: the same in every process, whatever PYTHONHASHSEED
     sents = [(j, s) for j, p in enumerate(r.context) for s in _SENT.split(p) if s.strip()]
-    kept = [x for x in sents if rng.random() >= drop] or sents[rng.randrange(len(sents)):][:1]
+    kept = [x for x in sents if rng.random() >= drop] or ([rng.choice(sents)] if sents else [])
     ctx = [' '.join(s for j2, s in kept if j2 == j) for j in range(len(r.context))]
     return dataclasses.replace(r, id=f"{r.id}~{i}", context=[c for c in ctx if c], meta={**r.meta, 'copy_of': r.id})
 

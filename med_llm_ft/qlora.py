@@ -1104,8 +1104,8 @@ def with_teacher(rows:list, cfg:TrainConfig, labels:tuple) -> list:
     "Token rows with the teacher's label distribution (`soft`) of their record; DataError naming the records the teacher never scored."
     probs = teacher_probs(cfg.distill_from, labels, cfg.distill_temp, cfg.augment_drop if cfg.augment else None)
     miss = sorted({r['id'] for r in rows if r['id'] not in probs})
-    if any('~' in m for m in miss):
-        raise DataError(f"distill_from {cfg.distill_from}: no teacher scores for {len(miss)} perturbed copies (e.g. {', '.join(miss[:3])}); "
+    if mc := [m for m in miss if '~' in m]:
+        raise DataError(f"distill_from {cfg.distill_from}: no teacher scores for {len(mc)} perturbed copies (e.g. {', '.join(mc[:3])}); "
                         f"train the teacher with score_copies={cfg.augment} and augment_drop={cfg.augment_drop} (a recipe teacher gets them from augment)")
     if miss: raise DataError(f"distill_from {cfg.distill_from}: no teacher scores for {len(miss)} training records (e.g. {', '.join(map(str, miss[:3]))}); "
                              "the teacher's folds must hold out every training question once (PubMedQA: folds 0-9)")
