@@ -22,8 +22,8 @@ __all__ = ['RECIPES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'PUBMEDQA_URL', '
            'balance_records', 'fetch_pubmedqa', 'load_splits', 'tokenize', 'to_dataset', 'decision_line',
            'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer',
            'count_params', 'plot_loss', 'train', 'save_adapter', 'load_adapter', 'merge_adapter', 'zip_adapter',
-           'evaluate_adapter', 'fold_oof', 'ensemble_predict', 'train_folds', 'evaluate_ensemble', 'teacher_dir',
-           'teacher_probs', 'with_teacher', 'sweep', 'plot_sweep', 'train_parser', 'cli_train']
+           'evaluate_adapter', 'tta_scores', 'fold_oof', 'ensemble_predict', 'train_folds', 'evaluate_ensemble',
+           'teacher_dir', 'teacher_probs', 'with_teacher', 'sweep', 'plot_sweep', 'train_parser', 'cli_train']
 
 # %% ../nbs/01_qlora.ipynb #c006
 class ConfigError(DataError):
@@ -59,6 +59,7 @@ class TrainConfig:
     augment: int = 0  # perturbed copies of each training record (context sentences left out); with a teacher, each copy learns the teacher's scores of that copy
     augment_drop: float = 0.3  # each context sentence's chance of being left out of a perturbed copy
     score_copies: int = 0  # with folds: each fold also scores this many perturbed copies of its held-out records (what a student with `augment` learns from)
+    tta: int = 0  # with folds: each model's label scores averaged over the question and this many perturbed copies of it (test-time augmentation)
     # optimisation
     batch_size: int = 4
     eval_batch_size: int | None = None  # default: batch_size
@@ -211,10 +212,11 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     if cfg.decision_weight <= 0: bad(f"decision_weight: must be positive, got {cfg.decision_weight}")
     if cfg.neftune_alpha < 0: bad(f"neftune_alpha: must be 0 (off) or positive, got {cfg.neftune_alpha}")
     if cfg.epochs <= 0 and cfg.max_steps <= 0: bad("epochs and max_steps: one of them must be positive")
-    for k in ('augment', 'score_copies'):
+    for k in ('augment', 'score_copies', 'tta'):
         if getattr(cfg, k) < 0: bad(f"{k}: must be 0 (none) or a number of copies, got {getattr(cfg, k)}")
     if not 0 < cfg.augment_drop < 1: bad(f"augment_drop: must be in (0, 1), got {cfg.augment_drop}")
     if cfg.folds not in (None, '', []): parse_folds(cfg.folds)
+    elif cfg.tta: bad("tta: copies are averaged by fold ensembles; set folds too (e.g. folds='0,1,2,3,4,5,6,7,8,9')")
     if cfg.bias_metric not in ('macro_f1', 'accuracy'): bad(f"bias_metric: {cfg.bias_metric!r} is not 'macro_f1' or 'accuracy'")
     if cfg.distill_from:
         if not 0 <= cfg.distill_alpha <= 1: bad(f"distill_alpha: must be in [0, 1], got {cfg.distill_alpha}")
@@ -932,16 +934,38 @@ def evaluate_adapter(cfg:TrainConfig) -> dict:
     return res
 
 # %% ../nbs/01_qlora.ipynb #ens
-def fold_oof(rows:list, labels:tuple, metric:str='macro_f1') -> dict:
+def tta_scores(ids:list, # the records' ids
+               scores, # (len(ids), n_labels) raw label scores of the records
+               copy_ids:list, copy_scores, # the same for their perturbed copies (`{id}~{i}`, any order, more copies allowed)
+               n:int # copies per record to average with it: 0 is the records' own scores
+              ) -> np.ndarray:
+    "Label log-probabilities of each record: the mean over its own and its first `n` copies' log-softmax scores, renormalised."
+    from med_llm_ft.evaluation import _log_softmax
+    S = _log_softmax(np.asarray(scores, dtype=float))
+    if not n: return S
+    cp = dict(zip(copy_ids, _log_softmax(np.asarray(copy_scores, dtype=float)))) if len(copy_ids) else {}
+    if miss := [f'{i}~{c}' for i in ids for c in range(n) if f'{i}~{c}' not in cp]:
+        raise DataError(f"tta={n}: no scores for {len(miss)} copies (e.g. {', '.join(miss[:3])}); the folds were scored with fewer copies")
+    return _log_softmax(np.stack([np.mean([s, *(cp[f'{i}~{c}'] for c in range(n))], 0) for i, s in zip(ids, S)]))
+
+def _row_scores(row:dict, part:str, tta:int=0) -> np.ndarray:
+    "A fold row's label log-probabilities of its held-out ('dev') or test ('test') records, averaged over `tta` copies."
+    ids, cp = {'dev': ('dev_ids', 'copy'), 'test': ('test_ids', 'test_copy')}[part]
+    if not tta: return tta_scores([], row[f'{part}_scores'], [], [], 0)
+    return tta_scores(row[ids], row[f'{part}_scores'], row.get(f'{cp}_ids', []), row.get(f'{cp}_scores', []), tta)
+
+def fold_oof(rows:list, labels:tuple, metric:str='macro_f1',
+             tta:int=0 # average each held-out question's scores with those of this many of its copies
+            ) -> dict:
     "Out-of-fold decision metrics of fold rows ({'dev_scores', 'dev_gold'}): raw, with a cross-fitted label bias that maximises `metric`, and the bias fitted on all."
-    from med_llm_ft.evaluation import fit_label_bias, _log_softmax
+    from med_llm_ft.evaluation import fit_label_bias
     gold = sum((r['dev_gold'] for r in rows), [])
-    S = np.concatenate([_log_softmax(r['dev_scores']) for r in rows])
-    cal = []
+    dev = [_row_scores(r, 'dev', tta) for r in rows]
+    S, cal = np.concatenate(dev), []
     for i, r in enumerate(rows):  # cross-fitted: this fold's bias comes from the other folds only
-        others = [o for j, o in enumerate(rows) if j != i]
-        b = fit_label_bias(np.concatenate([_log_softmax(o['dev_scores']) for o in others]), sum((o['dev_gold'] for o in others), []), labels, metric)
-        cal += [labels[j] for j in (_log_softmax(r['dev_scores']) + b).argmax(1)]
+        others = [j for j in range(len(rows)) if j != i]
+        b = fit_label_bias(np.concatenate([dev[j] for j in others]), sum((rows[j]['dev_gold'] for j in others), []), labels, metric)
+        cal += [labels[j] for j in (dev[i] + b).argmax(1)]
     return {'raw': decision_metrics(gold, [labels[j] for j in S.argmax(1)], labels), 'calibrated': decision_metrics(gold, cal, labels),
             'bias_all': fit_label_bias(S, gold, labels, metric).round(3).tolist()}
 
@@ -952,10 +976,11 @@ def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label sco
     S = np.mean([_log_softmax(s) for s in score_sets], 0) + (0 if bias is None else np.asarray(bias))
     return [labels[j] for j in S.argmax(1)]
 
+
 # %% ../nbs/01_qlora.ipynb #ens2
 # keys that change only logs, checkpoints or what is reported: a fold trained under other values of these is still the same fold
 _NOT_FOLD_KEYS = ('output_dir', 'folds', 'split', 'eval_steps', 'eval_accuracy', 'eval_test', 'eval_base', 'save_steps', 'save_total_limit',
-                  'logging_steps', 'report_to', 'resume', 'eval_only', 'adapter', 'bias_metric')
+                  'logging_steps', 'report_to', 'resume', 'eval_only', 'adapter', 'bias_metric', 'tta')
 
 def _fold_settings(cfg:TrainConfig) -> dict:
     "The settings a fold's model depends on, as JSON values (saved with its scores, compared before reusing them)."
@@ -968,7 +993,14 @@ def _cached_fold(cfg:TrainConfig, f:Path) -> dict:
     had = {**_fold_settings(TrainConfig()), **row['settings']}  # a key added since the fold was trained counts as its default
     diff = [f"{k}: {had[k]!r} there, {v!r} now" for k, v in want.items() if had[k] != v]
     if diff: raise ConfigError(f"{f}: this fold was trained with other settings ({'; '.join(diff)}); choose another output_dir or remove {f.parent}")
+    if cfg.tta > (n := _copies_held(row)):
+        raise ConfigError(f"{f}: this fold scored {n} perturbed copies of each question, tta={cfg.tta} needs {cfg.tta}; train with tta={cfg.tta} in another output_dir or remove {f.parent}")
     return row
+
+def _copies_held(row:dict) -> int:
+    "How many perturbed copies of each of its held-out and test questions a fold row scored (the fewer of the two)."
+    n = [len(row.get(c) or []) // len(row[i]) for i, c in (('dev_ids', 'copy_ids'), ('test_ids', 'test_copy_ids')) if row.get(i)]
+    return min(n, default=0)
 
 def _fold_splits(cfg:TrainConfig, k:int) -> dict:
     "The splits of official fold `k`; DataError if the fold holds out nothing (its model would have nothing to score)."
@@ -980,18 +1012,20 @@ def _fold_row(cfg:TrainConfig, k:int, out:Path) -> dict:
     "Train on the nine folds other than `k`; the label scores of fold `k` and of the test split, written to out/foldK/scores.json."
     import torch
     from med_llm_ft.evaluation import score_labels
-    sub = dataclasses.replace(cfg, folds=None, split=f'cv{k}', output_dir=str(out / f'fold{k}'), eval_test=False, eval_base=False)
+    sub = dataclasses.replace(cfg, folds=None, tta=0, split=f'cv{k}', output_dir=str(out / f'fold{k}'), eval_test=False, eval_base=False)
     sp = _fold_splits(cfg, k)
     res = train(sub); tr = res.pop('trainer')
     kw = dict(template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
     dev, test = (score_labels(tr.model, tr.processing_class, sp[s], **kw) if sp[s] else None for s in ('valid', 'test'))
-    copies = augment_records(sp['valid'], cfg.score_copies, cfg.augment_drop)[len(sp['valid']):]  # for a student with augment
-    cp = score_labels(tr.model, tr.processing_class, copies, **kw) if copies else None
+    copies = augment_records(sp['valid'], max(cfg.score_copies, cfg.tta), cfg.augment_drop)[len(sp['valid']):]  # for a student with augment, and tta
+    tcopies = augment_records(sp['test'], cfg.tta, cfg.augment_drop)[len(sp['test']):]
+    cp, tcp = (score_labels(tr.model, tr.processing_class, c, **kw) if c else None for c in (copies, tcopies))
     row = {'fold': k, 'saved': res.get('adapter') or res.get('model_dir'), 'labels': list(dev['labels']), 'settings': _fold_settings(cfg),
            **{key: res[key] for key in ('train_s', 'train_tokens', 'train_tok_per_s', 'train_loss', 'peak_gib')},
            'dev_ids': dev['ids'], 'dev_gold': [r.answer for r in sp['valid']], 'dev_scores': dev['raw_scores'].tolist(),
            'test_ids': test['ids'] if test else [], 'test_gold': [r.answer for r in sp['test']], 'test_scores': test['raw_scores'].tolist() if test else [],
-           'copy_ids': cp['ids'] if cp else [], 'copy_scores': cp['raw_scores'].tolist() if cp else []}
+           'copy_ids': cp['ids'] if cp else [], 'copy_scores': cp['raw_scores'].tolist() if cp else [],
+           'test_copy_ids': tcp['ids'] if tcp else [], 'test_copy_scores': tcp['raw_scores'].tolist() if tcp else []}
     if tr.is_world_process_zero():  # written last and atomically: a fold with scores.json is complete
         f = out / f'fold{k}' / 'scores.json'; tmp = f.with_name('scores.json.partial')
         tmp.write_text(json.dumps(row)); os.replace(tmp, f)
@@ -1014,18 +1048,18 @@ def train_folds(cfg:TrainConfig) -> dict:
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
     m = {'macro_f1': 'macro_f1', 'accuracy': 'acc'}[cfg.bias_metric]
-    oof = fold_oof(rows, labels, cfg.bias_metric)
+    oof = fold_oof(rows, labels, cfg.bias_metric, cfg.tta)
     use_bias = oof['calibrated'][m] > oof['raw'][m]  # chosen on the folds, never on the test split
     bias = oof['bias_all'] if use_bias else [0.0] * len(labels)
-    res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'oof': oof, 'bias_metric': cfg.bias_metric, 'use_bias': use_bias, 'bias': bias,
+    res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'tta': cfg.tta, 'oof': oof, 'bias_metric': cfg.bias_metric, 'use_bias': use_bias, 'bias': bias,
            'train_s': round(sum(r['train_s'] for r in rows), 2), 'train_tokens': sum(r['train_tokens'] for r in rows),
            'train_tok_per_s': round(float(np.mean([r['train_tok_per_s'] for r in rows])), 1), 'peak_gib': max((r['peak_gib'] or 0) for r in rows) or None}
     gold = rows[0]['test_gold']
     if gold:
-        pred = ensemble_predict([r['test_scores'] for r in rows], labels, bias)
+        pred = ensemble_predict([_row_scores(r, 'test', cfg.tta) for r in rows], labels, bias)
         res['test'] = {**decision_metrics(gold, pred, labels), 'ci_acc': bootstrap_ci(gold, pred, 'accuracy', labels=labels),
                        'ci_macro_f1': bootstrap_ci(gold, pred, 'macro_f1', labels=labels)}
-        res['test_one_model'] = decision_metrics(gold, ensemble_predict([rows[0]['test_scores']], labels), labels)  # the first fold's model, no bias
+        res['test_one_model'] = decision_metrics(gold, ensemble_predict([_row_scores(rows[0], 'test', cfg.tta)], labels), labels)  # the first fold's model, no bias
         if cfg.eval_base:
             sp = load_splits(dataclasses.replace(cfg, folds=None, split=f'cv{ks[0]}'))
             model, tok = load_model(dataclasses.replace(cfg, folds=None, gradient_checkpointing=False))
@@ -1033,7 +1067,7 @@ def train_folds(cfg:TrainConfig) -> dict:
             res['base_test'] = {**decision_metrics(gold, base, labels), 'ci_macro_f1': bootstrap_ci(gold, base, 'macro_f1', labels=labels)}
             res['mcnemar_base_vs_ensemble'] = mcnemar(gold, base, pred)
             del model
-    ens = {'labels': list(labels), 'bias': bias, 'folds': ks, 'saved': [r['saved'] for r in rows]}
+    ens = {'labels': list(labels), 'bias': bias, 'folds': ks, 'saved': [r['saved'] for r in rows], 'tta': cfg.tta, 'augment_drop': cfg.augment_drop}
     if int(os.environ.get('RANK', 0)) == 0:
         out.mkdir(parents=True, exist_ok=True)
         save_config(cfg, out / 'config.yaml')
@@ -1049,13 +1083,16 @@ def evaluate_ensemble(cfg:TrainConfig, records:list|None=None) -> dict:
     ens = json.loads(f.read_text())
     if records is None: records = load_splits(dataclasses.replace(cfg, folds=None, split=f"cv{ens['folds'][0]}", eval_only=True))['test']
     if not records: raise DataError(f"{cfg.data or 'data'}: no records to evaluate the ensemble on")
-    scores, labels = [], tuple(ens['labels'])
+    scores, labels, n = [], tuple(ens['labels']), ens.get('tta', 0)
+    if n and len({r.id for r in records}) < len(records):
+        raise DataError(f"{f}: this ensemble averages copies of each record (tta={n}), found by record id; give the records unique ids")
+    allr = augment_records(records, n, ens.get('augment_drop', 0.3))  # the records, then their copies
     for p in ens['saved']:
         model, tok = (load_adapter(p, dataclasses.replace(cfg, folds=None, eval_only=False)) if (Path(p) / 'adapter_config.json').exists() else
                       load_model(dataclasses.replace(cfg, model=p, folds=None, eval_only=False, quant='none', gradient_checkpointing=False)))
-        sc = score_labels(model, tok, records, template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
+        sc = score_labels(model, tok, allr, template=cfg.template, max_len=cfg.max_len, batch_size=cfg.eval_batch_size or cfg.batch_size)
         if tuple(sc['labels']) != labels: raise DataError(f"{f}: labels {labels} but the records have {tuple(sc['labels'])}")
-        scores.append(sc['raw_scores']); del model; gc.collect()
+        k = len(records); scores.append(tta_scores(sc['ids'][:k], sc['raw_scores'][:k], sc['ids'][k:], sc['raw_scores'][k:], n)); del model; gc.collect()
     pred = ensemble_predict(scores, labels, ens['bias'])
     res = {'ensemble': str(f), 'n_models': len(scores), 'pred': dict(zip([r.id for r in records], pred))}
     if all(r.answer for r in records): res['test'] = decision_metrics([r.answer for r in records], pred, labels)
