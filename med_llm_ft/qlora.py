@@ -129,6 +129,9 @@ RECIPES['smollm2-pubmedqa-distill'] = {**RECIPES['smollm2-pubmedqa'], 'distill_f
 RECIPES['smollm2-pubmedqa-distill-cv5'] = {**RECIPES['smollm2-pubmedqa-distill'], 'folds': '0,1,2,3,4'}
 # the same on all ten folds with six epochs: SmolLM2's recipe since gpu/session11.sh (see 'Ten folds, six epochs' below)
 RECIPES['smollm2-pubmedqa-distill-cv10'] = {**RECIPES['smollm2-pubmedqa-distill'], 'folds': '0,1,2,3,4,5,6,7,8,9', 'epochs': 6}
+# eight perturbed copies of each training question, each learnt from the teacher's scores of that copy, two epochs, the label bias chosen
+# by accuracy: SmolLM2's recipe since gpu/session16.sh (see 'Two epochs over the copies' below)
+RECIPES['smollm2-pubmedqa-distill-aug-cv10'] = {**RECIPES['smollm2-pubmedqa-distill-cv10'], 'augment': 8, 'epochs': 2, 'bias_metric': 'accuracy'}
 # Gemma-3-270m (a base model): the Qwen settings at lr 4e-4, chosen on folds 0-2 (see 'The decision, on Qwen' below)
 RECIPES['gemma3-270m-pubmedqa'] = {**RECIPES['qwen2.5-coder-1.5b-pubmedqa'], 'model': 'gemma3-270m', 'lr': 4e-4}
 RECIPES['gemma3-270m-pubmedqa-cv3'] = {**RECIPES['gemma3-270m-pubmedqa'], 'folds': '0,1,2'}

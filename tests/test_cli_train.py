@@ -107,6 +107,26 @@ def test_distill_cv10_recipe_from_the_committed_teacher(cli, tiny, tmp_path):
     assert not (out / 'teacher').exists()  # nothing trained for the teacher
 
 
+def test_distill_aug_recipe_from_the_committed_teacher(cli, tiny, tmp_path):
+    "SmolLM2's recipe since session 9 (eight copies per question, two epochs, the bias by accuracy), taught by the committed teacher that scored the copies."
+    from med_llm_ft.data import find_pubmedqa
+    from med_llm_ft.qlora import load_config, load_splits
+    pq = find_pubmedqa()
+    if pq is None: pytest.skip('no PubMedQA files here (../shared/data/pubmedqa or $PUBMEDQA_DIR)')
+    teacher, out = ROOT / 'bench/results/augment_s8_h200/teacher', tmp_path / 'run'
+    r = cli('train', '--recipe', 'smollm2-pubmedqa-distill-aug-cv10', '--model', tiny, '--data', pq, '--set', f'distill_from={teacher}',
+            '--set', 'folds=0,1', '--set', 'limit=24', '--max-steps', '1', '--batch-size', '2', '--set', 'max_len=256',
+            '--eval_accuracy', 'false', '--output_dir', out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((out / 'metrics.json').read_text())
+    assert m['folds'] == [0, 1] and m['bias_metric'] == 'accuracy' and m['tta'] == 0 and sum(m['test']['pred_dist'].values()) == 24
+    saved = (out / 'config.yaml').read_text()
+    assert f'distill_from: {teacher}' in saved and 'augment: 8' in saved and 'epochs: 2.0' in saved and 'bias_metric: accuracy' in saved
+    plain = load_config(recipe='smollm2-pubmedqa-distill-aug-cv10', overrides={'data': str(pq), 'split': 'cv0', 'folds': None, 'limit': 24, 'augment': 0})
+    assert json.loads((out / 'fold0/metrics.json').read_text())['n_train'] == 9 * len(load_splits(plain)['train'])  # each question and its eight copies
+    assert not (out / 'teacher').exists()  # nothing trained for the teacher
+
+
 def test_bench_distill_memory_both_ways_agree():
     "The memory benchmark of the teacher's term runs, and its two ways (hidden states at the decision tokens, full logits) give the same losses."
     r = subprocess.run([sys.executable, str(ROOT / 'bench/bench_distill_memory.py'), '--vocab', '49152', '--batch-size', '2', '--max-len', '128',
