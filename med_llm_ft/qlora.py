@@ -99,7 +99,7 @@ class TrainConfig:
     eval_only: bool = False  # evaluate the saved adapter (output_dir/adapter or `adapter`) instead of training
     adapter: str | None = None  # the adapter that eval_only evaluates
     stop_at_step: int | None = None  # stop after this step, with a checkpoint (time-boxed jobs, resume tests)
-    folds: typing.Any = None  # official CV folds, e.g. '0,1,2,3,4': one model per fold (trained on the other nine), the test split scored by their ensemble
+    folds: typing.Any = None  # official CV folds, e.g. '0,1,2,3,4': one model per fold (trained on the other nine), the test split scored by their ensemble; one fold alone is only trained and saved
     bias_metric: str = 'macro_f1'  # what the fold ensemble's label bias maximises on the out-of-fold scores: 'macro_f1' or 'accuracy'
 
 # %% ../nbs/01_qlora.ipynb #c008
@@ -191,11 +191,11 @@ def _apply(cfg:TrainConfig, overrides:dict, where:str) -> TrainConfig:
 
 # %% ../nbs/01_qlora.ipynb #c011
 def parse_folds(folds) -> list:
-    "Fold numbers from '0,1,2' (or a list): at least two, distinct, each 0..9 (PubMedQA's ten official CV folds)."
+    "Fold numbers from '0,1,2' (or a list): distinct, each 0..9 (PubMedQA's ten official CV folds)."
     try: ks = [int(x) for x in (folds.split(',') if isinstance(folds, str) else folds if isinstance(folds, (list, tuple)) else [folds])]
     except (TypeError, ValueError): raise ConfigError(f"folds: {folds!r} is not a list of fold numbers such as '0,1,2,3,4'") from None
-    if len(ks) < 2 or len(set(ks)) != len(ks) or not all(0 <= k <= 9 for k in ks):
-        raise ConfigError(f"folds: {folds!r} must name at least two distinct folds among 0..9 (the label bias of each fold is fitted on the others)")
+    if not ks or len(set(ks)) != len(ks) or not all(0 <= k <= 9 for k in ks):
+        raise ConfigError(f"folds: {folds!r} must name distinct folds among 0..9")
     return ks
 
 def validate(cfg:TrainConfig) -> TrainConfig:
@@ -1048,6 +1048,9 @@ def train_folds(cfg:TrainConfig) -> dict:
     ks, out = parse_folds(cfg.folds), Path(cfg.output_dir)
     for k in ks: _fold_splits(cfg, k)  # an empty fold fails before any training
     rows = [_fold(cfg, k, out) for k in ks]  # a fold finished by an earlier run with the same settings is reused
+    if len(ks) == 1:  # one fold of a run spread over processes: nothing to combine yet; the command with all the folds reuses it
+        return {'model': cfg.model, 'folds': ks, 'scores': str(out / f'fold{ks[0]}' / 'scores.json'),
+                **{k: rows[0][k] for k in ('train_s', 'train_tokens', 'train_tok_per_s', 'peak_gib')}}
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
     m = {'macro_f1': 'macro_f1', 'accuracy': 'acc'}[cfg.bias_metric]

@@ -34,7 +34,7 @@ def test_folds_train_resume_and_eval_only(cli, tiny, tmp_path):
                                                                       for k in ('acc', 'macro_f1', 'pred_dist')}
 
 
-@pytest.mark.parametrize('folds,msg', [('3', 'at least two'), ('0,12', '0..9'), ('a,b', 'not a list of fold numbers')])
+@pytest.mark.parametrize('folds,msg', [('3,3', 'distinct'), ('0,12', '0..9'), ('a,b', 'not a list of fold numbers')])
 def test_bad_folds_name_the_key(cli, tiny, tmp_path, folds, msg):
     r = cli('train', '--model', tiny, *SMALL, '--folds', folds, '--output_dir', tmp_path / 'x')
     assert r.returncode != 0 and 'folds' in r.stderr and msg in r.stderr, r.stderr[-2000:]
