@@ -90,40 +90,26 @@ def test_distill_recipe_runs_on_cpu(cli, tiny, tmp_path):
     assert r.returncode == 1 and 'distill_alpha: must be in [0, 1], got 1.5' in r.stderr and not (tmp_path / 'bad').exists()
 
 
-def test_distill_cv10_recipe_from_the_committed_teacher(cli, tiny, tmp_path):
-    "SmolLM2's recipe (ten folds, six epochs) on the PubMedQA files, taught by the committed teacher folder instead of a teacher trained again."
-    from med_llm_ft.data import find_pubmedqa
-    pq = find_pubmedqa()
-    if pq is None: pytest.skip('no PubMedQA files here (../shared/data/pubmedqa or $PUBMEDQA_DIR)')
-    teacher, out = ROOT / 'bench/results/distill_cv10_h200/teacher', tmp_path / 'run'
-    r = cli('train', '--recipe', 'smollm2-pubmedqa-distill-cv10', '--model', tiny, '--data', pq, '--set', f'distill_from={teacher}',
-            '--set', 'folds=0,1', '--set', 'limit=24', '--max-steps', '1', '--batch-size', '2', '--set', 'max_len=256',
-            '--eval_accuracy', 'false', '--output_dir', out)
-    assert r.returncode == 0, r.stderr[-2000:]
-    m = json.loads((out / 'metrics.json').read_text())
-    assert m['folds'] == [0, 1] and m['bias_metric'] == 'macro_f1' and sum(m['test']['pred_dist'].values()) == 24
-    saved = (out / 'config.yaml').read_text()
-    assert f'distill_from: {teacher}' in saved and 'epochs: 6' in saved and 'distill_temp: 2.0' in saved
-    assert not (out / 'teacher').exists()  # nothing trained for the teacher
-
-
-def test_distill_aug_recipe_from_the_committed_teacher(cli, tiny, tmp_path):
-    "SmolLM2's recipe since session 9 (eight copies per question, two epochs, the bias by accuracy), taught by the committed teacher that scored the copies."
+@pytest.mark.parametrize('recipe,teacher,bias_metric,saved,copies', [
+    ('smollm2-pubmedqa-distill-cv10', 'distill_cv10_h200/teacher', 'macro_f1', ['epochs: 6', 'distill_temp: 2.0', 'augment: 0'], 0),
+    ('smollm2-pubmedqa-distill-aug-cv10', 'augment_s8_h200/teacher', 'accuracy', ['epochs: 2', 'distill_temp: 2.0', 'augment: 8'], 8)])
+def test_distill_recipes_from_the_committed_teachers(cli, tiny, tmp_path, recipe, teacher, bias_metric, saved, copies):
+    "SmolLM2's ten-fold recipes on the PubMedQA files, taught by a committed teacher folder (with its copies' scores where the recipe learns copies)."
     from med_llm_ft.data import find_pubmedqa
     from med_llm_ft.qlora import load_config, load_splits
     pq = find_pubmedqa()
     if pq is None: pytest.skip('no PubMedQA files here (../shared/data/pubmedqa or $PUBMEDQA_DIR)')
-    teacher, out = ROOT / 'bench/results/augment_s8_h200/teacher', tmp_path / 'run'
-    r = cli('train', '--recipe', 'smollm2-pubmedqa-distill-aug-cv10', '--model', tiny, '--data', pq, '--set', f'distill_from={teacher}',
+    teacher, out = ROOT / 'bench/results' / teacher, tmp_path / 'run'
+    r = cli('train', '--recipe', recipe, '--model', tiny, '--data', pq, '--set', f'distill_from={teacher}',
             '--set', 'folds=0,1', '--set', 'limit=24', '--max-steps', '1', '--batch-size', '2', '--set', 'max_len=256',
             '--eval_accuracy', 'false', '--output_dir', out)
     assert r.returncode == 0, r.stderr[-2000:]
     m = json.loads((out / 'metrics.json').read_text())
-    assert m['folds'] == [0, 1] and m['bias_metric'] == 'accuracy' and m['tta'] == 0 and sum(m['test']['pred_dist'].values()) == 24
-    saved = (out / 'config.yaml').read_text()
-    assert f'distill_from: {teacher}' in saved and 'augment: 8' in saved and 'epochs: 2.0' in saved and 'bias_metric: accuracy' in saved
-    plain = load_config(recipe='smollm2-pubmedqa-distill-aug-cv10', overrides={'data': str(pq), 'split': 'cv0', 'folds': None, 'limit': 24, 'augment': 0})
-    assert json.loads((out / 'fold0/metrics.json').read_text())['n_train'] == 9 * len(load_splits(plain)['train'])  # each question and its eight copies
+    assert m['folds'] == [0, 1] and m['bias_metric'] == bias_metric and m['tta'] == 0 and sum(m['test']['pred_dist'].values()) == 24
+    cfg = (out / 'config.yaml').read_text()
+    assert f'distill_from: {teacher}' in cfg and all(s in cfg for s in saved), cfg
+    plain = load_config(recipe=recipe, overrides={'data': str(pq), 'split': 'cv0', 'folds': None, 'limit': 24, 'augment': 0})
+    assert json.loads((out / 'fold0/metrics.json').read_text())['n_train'] == (1 + copies) * len(load_splits(plain)['train'])  # each question and its copies
     assert not (out / 'teacher').exists()  # nothing trained for the teacher
 
 
