@@ -979,7 +979,6 @@ def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label sco
     S = np.mean([_log_softmax(s) for s in score_sets], 0) + (0 if bias is None else np.asarray(bias))
     return [labels[j] for j in S.argmax(1)]
 
-
 # %% ../nbs/01_qlora.ipynb #ens2
 # keys that change only logs, checkpoints or what is reported: a fold trained under other values of these is still the same fold
 _NOT_FOLD_KEYS = ('output_dir', 'folds', 'split', 'eval_steps', 'eval_accuracy', 'eval_test', 'eval_base', 'save_steps', 'save_total_limit',
@@ -1090,6 +1089,7 @@ def evaluate_ensemble(cfg:TrainConfig, records:list|None=None) -> dict:
     if records is None: records = load_splits(dataclasses.replace(cfg, folds=None, split=f"cv{ens['folds'][0]}", eval_only=True))['test']
     if not records: raise DataError(f"{cfg.data or 'data'}: no records to evaluate the ensemble on")
     scores, labels, n = [], tuple(ens['labels']), ens.get('tta', 0)
+    if cfg.tta != n: raise ConfigError(f"{f}: this ensemble was combined with tta={n} (its bias was chosen so); evaluate it with tta={n}, or combine its folds anew with tta={cfg.tta}")
     if n and len({r.id for r in records}) < len(records):
         raise DataError(f"{f}: this ensemble averages copies of each record (tta={n}), found by record id; give the records unique ids")
     allr = augment_records(records, n, ens.get('augment_drop', 0.3))  # the records, then their copies
