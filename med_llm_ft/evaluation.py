@@ -260,21 +260,28 @@ def _metric(gold_idx, pred_idx, K, metric):
     conf = np.zeros((K, K + 1)); np.add.at(conf, (gold_idx, pred_idx), 1)
     return _f1_from_conf(conf, [str(i) for i in range(K)])[1]
 
+def _bias_key(g, pred, K, metric, min_macro_f1):
+    "How a candidate bias ranks: `metric`, except that below the macro-F1 floor only macro-F1 counts (and ranks lower)."
+    if min_macro_f1 and (f := _metric(g, pred, K, 'macro_f1')) < min_macro_f1: return (0, f)
+    return (1, _metric(g, pred, K, metric))
+
 def fit_label_bias(scores, gold:list, labels:tuple=PUBMEDQA_LABELS, metric:str='macro_f1',
-                   grid=None, rounds:int=4) -> np.ndarray:
+                   grid=None, rounds:int=4,
+                   min_macro_f1:float=0.0 # only biases whose macro-F1 here reaches this count; below it macro-F1 is raised first
+                  ) -> np.ndarray:
     "A per-label bias for `scores` (n, n_labels) that maximises `metric` on these (dev) questions; the first label's stays 0."
     grid = np.linspace(-6, 6, 121) if grid is None else np.asarray(grid)  # candidate biases, searched one label at a time
     S = _log_softmax(scores)
     g = np.array([list(labels).index(x) for x in gold])
     bias, K = np.zeros(len(labels)), len(labels)
-    best = _metric(g, (S + bias).argmax(1), K, metric)
+    best = _bias_key(g, (S + bias).argmax(1), K, metric, min_macro_f1)
     for _ in range(rounds):
         improved = False
         for j in range(1, K):
             for v in sorted(grid, key=lambda v: abs(v - bias[j])):  # ties go to the smallest change
                 b = bias.copy(); b[j] = v
-                m = _metric(g, (S + b).argmax(1), K, metric)
-                if m > best + 1e-12: best, bias, improved = m, b, True
+                m = _bias_key(g, (S + b).argmax(1), K, metric, min_macro_f1)
+                if m[0] > best[0] or (m[0] == best[0] and m[1] > best[1] + 1e-12): best, bias, improved = m, b, True
         if not improved: break
     return bias
 

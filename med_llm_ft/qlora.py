@@ -101,6 +101,7 @@ class TrainConfig:
     stop_at_step: int | None = None  # stop after this step, with a checkpoint (time-boxed jobs, resume tests)
     folds: typing.Any = None  # official CV folds, e.g. '0,1,2,3,4': one model per fold (trained on the other nine), the test split scored by their ensemble; one fold alone is only trained and saved
     bias_metric: str = 'macro_f1'  # what the fold ensemble's label bias maximises on the out-of-fold scores: 'macro_f1' or 'accuracy'
+    bias_min_macro_f1: float = 0.0  # with bias_metric='accuracy': only biases that keep out-of-fold macro-F1 at or above this count (0: no floor)
 
 # %% ../nbs/01_qlora.ipynb #c008
 RECIPES = {
@@ -198,6 +199,10 @@ def parse_folds(folds) -> list:
         raise ConfigError(f"folds: {folds!r} must name distinct folds among 0..9")
     return ks
 
+def _has_folds(cfg:TrainConfig) -> bool:
+    "Whether `cfg` names folds (`--set folds=0` arrives as the number 0, which is a fold, not none)."
+    return cfg.folds is not None and cfg.folds not in ('', [])
+
 def validate(cfg:TrainConfig) -> TrainConfig:
     "Check the values that can be checked before loading anything; raises ConfigError naming the key."
     def bad(msg): raise ConfigError(msg)
@@ -218,9 +223,11 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     for k in ('augment', 'score_copies', 'tta'):
         if getattr(cfg, k) < 0: bad(f"{k}: must be 0 (none) or a number of copies, got {getattr(cfg, k)}")
     if not 0 < cfg.augment_drop < 1: bad(f"augment_drop: must be in (0, 1), got {cfg.augment_drop}")
-    if cfg.folds not in (None, '', []): parse_folds(cfg.folds)
+    if _has_folds(cfg): parse_folds(cfg.folds)
     elif cfg.tta: bad("tta: copies are averaged by fold ensembles; set folds too (e.g. folds='0,1,2,3,4,5,6,7,8,9')")
     if cfg.bias_metric not in ('macro_f1', 'accuracy'): bad(f"bias_metric: {cfg.bias_metric!r} is not 'macro_f1' or 'accuracy'")
+    if not 0 <= cfg.bias_min_macro_f1 < 1: bad(f"bias_min_macro_f1: must be in [0, 1), got {cfg.bias_min_macro_f1}")
+    if cfg.bias_min_macro_f1 and cfg.bias_metric != 'accuracy': bad("bias_min_macro_f1: a macro-F1 floor is for bias_metric='accuracy' (macro_f1 is maximised anyway)")
     if cfg.distill_from:
         if not 0 <= cfg.distill_alpha <= 1: bad(f"distill_alpha: must be in [0, 1], got {cfg.distill_alpha}")
         if cfg.distill_temp <= 0: bad(f"distill_temp: must be positive, got {cfg.distill_temp}")
@@ -824,8 +831,8 @@ def train(cfg:TrainConfig) -> dict:
     import torch
     from transformers import set_seed
     validate(cfg)
-    if cfg.eval_only: return evaluate_ensemble(cfg) if cfg.folds else evaluate_adapter(cfg)
-    if cfg.folds: return train_folds(cfg)  # (which resolves the teacher once for all its folds)
+    if cfg.eval_only: return evaluate_ensemble(cfg) if _has_folds(cfg) else evaluate_adapter(cfg)
+    if _has_folds(cfg): return train_folds(cfg)  # (which resolves the teacher once for all its folds)
     if cfg.distill_from: cfg = dataclasses.replace(cfg, distill_from=teacher_dir(cfg))  # a recipe teacher is trained (or reused) first
     if cfg.deepspeed:  # ZeRO-3 checks, storage and compute dtypes, process set-up (med_llm_ft.zero3)
         from med_llm_ft.zero3 import prepare_zero3
@@ -958,7 +965,8 @@ def _row_scores(row:dict, part:str, tta:int=0) -> np.ndarray:
     return tta_scores(row[ids], row[f'{part}_scores'], row.get(f'{cp}_ids', []), row.get(f'{cp}_scores', []), tta)
 
 def fold_oof(rows:list, labels:tuple, metric:str='macro_f1',
-             tta:int=0 # average each held-out question's scores with those of this many of its copies
+             tta:int=0, # average each held-out question's scores with those of this many of its copies
+             min_macro_f1:float=0.0 # with metric='accuracy': the macro-F1 floor a bias must keep (see `fit_label_bias`)
             ) -> dict:
     "Out-of-fold decision metrics of fold rows ({'dev_scores', 'dev_gold'}): raw, with a cross-fitted label bias that maximises `metric`, and the bias fitted on all."
     from med_llm_ft.evaluation import fit_label_bias
@@ -967,10 +975,10 @@ def fold_oof(rows:list, labels:tuple, metric:str='macro_f1',
     S, cal = np.concatenate(dev), []
     for i, r in enumerate(rows):  # cross-fitted: this fold's bias comes from the other folds only
         others = [j for j in range(len(rows)) if j != i]
-        b = fit_label_bias(np.concatenate([dev[j] for j in others]), sum((rows[j]['dev_gold'] for j in others), []), labels, metric)
+        b = fit_label_bias(np.concatenate([dev[j] for j in others]), sum((rows[j]['dev_gold'] for j in others), []), labels, metric, min_macro_f1=min_macro_f1)
         cal += [labels[j] for j in (dev[i] + b).argmax(1)]
     return {'raw': decision_metrics(gold, [labels[j] for j in S.argmax(1)], labels), 'calibrated': decision_metrics(gold, cal, labels),
-            'bias_all': fit_label_bias(S, gold, labels, metric).round(3).tolist()}
+            'bias_all': fit_label_bias(S, gold, labels, metric, min_macro_f1=min_macro_f1).round(3).tolist()}
 
 def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label scores per model
                      labels:tuple, bias=None) -> list:
@@ -982,7 +990,7 @@ def ensemble_predict(score_sets:list, # one (n, n_labels) array of raw label sco
 # %% ../nbs/01_qlora.ipynb #ens2
 # keys that change only logs, checkpoints or what is reported: a fold trained under other values of these is still the same fold
 _NOT_FOLD_KEYS = ('output_dir', 'folds', 'split', 'eval_steps', 'eval_accuracy', 'eval_test', 'eval_base', 'save_steps', 'save_total_limit',
-                  'logging_steps', 'report_to', 'resume', 'eval_only', 'adapter', 'bias_metric', 'tta')
+                  'logging_steps', 'report_to', 'resume', 'eval_only', 'adapter', 'bias_metric', 'bias_min_macro_f1', 'tta')
 
 def _fold_settings(cfg:TrainConfig) -> dict:
     "The settings a fold's model depends on, as JSON values (saved with its scores, compared before reusing them)."
@@ -1040,6 +1048,11 @@ def _fold(cfg:TrainConfig, k:int, out:Path) -> dict:
     f = out / f'fold{k}' / 'scores.json'
     return _cached_fold(cfg, f) if f.exists() else _fold_row(cfg, k, out)
 
+def _bias_rank(d:dict, cfg:TrainConfig) -> tuple:
+    "How the bias objective ranks decision metrics `d`: its metric, but below the macro-F1 floor only macro-F1 (and lower)."
+    if cfg.bias_min_macro_f1 and d['macro_f1'] < cfg.bias_min_macro_f1: return (0, d['macro_f1'])
+    return (1, d['acc' if cfg.bias_metric == 'accuracy' else 'macro_f1'])
+
 def train_folds(cfg:TrainConfig) -> dict:
     "One model per fold of `cfg.folds`, combined: out-of-fold metrics, the bias chosen on them, and the ensemble's test metrics with intervals."
     from med_llm_ft.evaluation import bootstrap_ci, mcnemar, score_labels
@@ -1052,11 +1065,11 @@ def train_folds(cfg:TrainConfig) -> dict:
                 **{k: rows[0][k] for k in ('train_s', 'train_tokens', 'train_tok_per_s', 'peak_gib')}}
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
-    m = {'macro_f1': 'macro_f1', 'accuracy': 'acc'}[cfg.bias_metric]
-    oof = fold_oof(rows, labels, cfg.bias_metric, cfg.tta)
-    use_bias = oof['calibrated'][m] > oof['raw'][m]  # chosen on the folds, never on the test split
+    oof = fold_oof(rows, labels, cfg.bias_metric, cfg.tta, cfg.bias_min_macro_f1)
+    use_bias = _bias_rank(oof['calibrated'], cfg) > _bias_rank(oof['raw'], cfg)  # chosen on the folds, never on the test split
     bias = oof['bias_all'] if use_bias else [0.0] * len(labels)
-    res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'tta': cfg.tta, 'oof': oof, 'bias_metric': cfg.bias_metric, 'use_bias': use_bias, 'bias': bias,
+    res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'tta': cfg.tta, 'oof': oof, 'bias_metric': cfg.bias_metric,
+           'bias_min_macro_f1': cfg.bias_min_macro_f1, 'use_bias': use_bias, 'bias': bias,
            'train_s': round(sum(r['train_s'] for r in rows), 2), 'train_tokens': sum(r['train_tokens'] for r in rows),
            'train_tok_per_s': round(float(np.mean([r['train_tok_per_s'] for r in rows])), 1), 'peak_gib': max((r['peak_gib'] or 0) for r in rows) or None}
     gold = rows[0]['test_gold']
