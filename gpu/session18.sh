@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The second GPU job of session 10 (one H200, in the device time left after gpu/session17.sh): SmolLM2's recipe trained a third time.
+# Prepared in session 10, not run yet: SmolLM2's recipe trained a third time (about 13 minutes on one H200; session 10 had 12 left after a
+#   failed transfer: its 55 MiB model chunk and the grown working tree no longer fit in one call, now split at 45 MiB, see gpu/setup.sh).
 #   smollm2-pubmedqa-distill-aug-cv10 unchanged but for seed=2 (from the committed teacher folder, as its two earlier runs), ten processes of
 #   one fold each, then the one command, which reuses them. No copies are scored (tta=0, the recipe's own) to fit the time left.
 # Nothing is selected by this run: the recipe stays whatever it scores. It measures the recipe's seed-to-seed spread, reported with
