@@ -7,15 +7,7 @@
 # seed 0 (gpu/session16.sh) and seed 1 (gpu/session17.sh), the test split only reported.
 set -u
 cd "$(dirname "$0")/.."
-source gpu/setup.sh
-export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
-R=/tmp/res; mkdir -p $R/scores
-log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
-DATA=${DATA:-/tmp/shared/data/pubmedqa}; TO=${TO:-1500}; EXTRA=${EXTRA:-}
-SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-$PWD/bench/results/augment_s8_h200/teacher}
-log "start; $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null); models: $(ls /tmp/models 2>/dev/null | tr '\n' ' ')"
-python3 -c "from med_llm_ft.data import resolve_model; print(resolve_model('$SMOL'))" >> $R/convert.log 2>&1
-( while [ ! -f $R/DONE ]; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> $R/gpu.csv 2>/dev/null; sleep 15; done ) &
+source gpu/job.sh
 n=s2; out=/tmp/st_$n
 S="timeout $TO python3 -m med_llm_ft.cli train --recipe smollm2-pubmedqa-distill-aug-cv10 --model $SMOL --data $DATA --output_dir $out
    --set distill_from=$TEACH --set seed=2 $EXTRA"
