@@ -260,10 +260,12 @@ def _metric(gold_idx, pred_idx, K, metric):
     conf = np.zeros((K, K + 1)); np.add.at(conf, (gold_idx, pred_idx), 1)
     return _f1_from_conf(conf, [str(i) for i in range(K)])[1]
 
+def _floor_rank(value:float, macro_f1:float, min_macro_f1:float=0.0) -> tuple:
+    "How a bias objective ranks a candidate: by `value`, but one whose macro-F1 is under the floor ranks below all that reach it, by macro-F1."
+    return (0, macro_f1) if min_macro_f1 and macro_f1 < min_macro_f1 else (1, value)
+
 def _bias_key(g, pred, K, metric, min_macro_f1):
-    "How a candidate bias ranks: `metric`, except that below the macro-F1 floor only macro-F1 counts (and ranks lower)."
-    if min_macro_f1 and (f := _metric(g, pred, K, 'macro_f1')) < min_macro_f1: return (0, f)
-    return (1, _metric(g, pred, K, metric))
+    return _floor_rank(_metric(g, pred, K, metric), _metric(g, pred, K, 'macro_f1') if min_macro_f1 else None, min_macro_f1)
 
 def fit_label_bias(scores, gold:list, labels:tuple=PUBMEDQA_LABELS, metric:str='macro_f1',
                    grid=None, rounds:int=4,

@@ -961,7 +961,7 @@ def tta_scores(ids:list, # the records' ids
 def _row_scores(row:dict, part:str, tta:int=0) -> np.ndarray:
     "A fold row's label log-probabilities of its held-out ('dev') or test ('test') records, averaged over `tta` copies."
     ids, cp = {'dev': ('dev_ids', 'copy'), 'test': ('test_ids', 'test_copy')}[part]
-    if not tta: return tta_scores([], row[f'{part}_scores'], [], [], 0)
+    if not tta: return tta_scores([], row[f'{part}_scores'], [], [], 0)  # (rows written by hand need no ids)
     return tta_scores(row[ids], row[f'{part}_scores'], row.get(f'{cp}_ids', []), row.get(f'{cp}_scores', []), tta)
 
 def fold_oof(rows:list, labels:tuple, metric:str='macro_f1',
@@ -1048,10 +1048,13 @@ def _fold(cfg:TrainConfig, k:int, out:Path) -> dict:
     f = out / f'fold{k}' / 'scores.json'
     return _cached_fold(cfg, f) if f.exists() else _fold_row(cfg, k, out)
 
-def _bias_rank(d:dict, cfg:TrainConfig) -> tuple:
-    "How the bias objective ranks decision metrics `d`: its metric, but below the macro-F1 floor only macro-F1 (and lower)."
-    if cfg.bias_min_macro_f1 and d['macro_f1'] < cfg.bias_min_macro_f1: return (0, d['macro_f1'])
-    return (1, d['acc' if cfg.bias_metric == 'accuracy' else 'macro_f1'])
+def _fold_bias(rows:list, labels:tuple, cfg:TrainConfig) -> tuple:
+    "Fold rows' out-of-fold metrics, and the label bias `cfg`'s objective chooses on them (zeros unless it helped when cross-fitted)."
+    from med_llm_ft.evaluation import _floor_rank
+    oof = fold_oof(rows, labels, cfg.bias_metric, cfg.tta, cfg.bias_min_macro_f1)
+    rank = lambda d: _floor_rank(d['acc' if cfg.bias_metric == 'accuracy' else 'macro_f1'], d['macro_f1'], cfg.bias_min_macro_f1)
+    use_bias = rank(oof['calibrated']) > rank(oof['raw'])  # chosen on the folds, never on the test split
+    return oof, use_bias, oof['bias_all'] if use_bias else [0.0] * len(labels)
 
 def train_folds(cfg:TrainConfig) -> dict:
     "One model per fold of `cfg.folds`, combined: out-of-fold metrics, the bias chosen on them, and the ensemble's test metrics with intervals."
@@ -1065,9 +1068,7 @@ def train_folds(cfg:TrainConfig) -> dict:
                 **{k: rows[0][k] for k in ('train_s', 'train_tokens', 'train_tok_per_s', 'peak_gib')}}
     labels = tuple(rows[0]['labels'])
     if any(r['test_ids'] != rows[0]['test_ids'] for r in rows): raise DataError(f"{out}: the folds scored different test questions; remove the fold* folders and rerun")
-    oof = fold_oof(rows, labels, cfg.bias_metric, cfg.tta, cfg.bias_min_macro_f1)
-    use_bias = _bias_rank(oof['calibrated'], cfg) > _bias_rank(oof['raw'], cfg)  # chosen on the folds, never on the test split
-    bias = oof['bias_all'] if use_bias else [0.0] * len(labels)
+    oof, use_bias, bias = _fold_bias(rows, labels, cfg)
     res = {'model': cfg.model, 'folds': ks, 'n_heldout': [len(r['dev_ids']) for r in rows], 'tta': cfg.tta, 'oof': oof, 'bias_metric': cfg.bias_metric,
            'bias_min_macro_f1': cfg.bias_min_macro_f1, 'use_bias': use_bias, 'bias': bias,
            'train_s': round(sum(r['train_s'] for r in rows), 2), 'train_tokens': sum(r['train_tokens'] for r in rows),
@@ -1105,7 +1106,7 @@ def evaluate_ensemble(cfg:TrainConfig, records:list|None=None) -> dict:
     if cfg.tta != n: raise ConfigError(f"{f}: this ensemble was combined with tta={n} (its bias was chosen so); evaluate it with tta={n}, or combine its folds anew with tta={cfg.tta}")
     if n and len({r.id for r in records}) < len(records):
         raise DataError(f"{f}: this ensemble averages copies of each record (tta={n}), found by record id; give the records unique ids")
-    allr = augment_records(records, n, ens.get('augment_drop', 0.3))  # the records, then their copies
+    allr = augment_records(records, n, ens.get('augment_drop', TrainConfig.augment_drop))  # the records, then their copies
     for p in ens['saved']:
         model, tok = (load_adapter(p, dataclasses.replace(cfg, folds=None, eval_only=False)) if (Path(p) / 'adapter_config.json').exists() else
                       load_model(dataclasses.replace(cfg, model=p, folds=None, eval_only=False, quant='none', gradient_checkpointing=False)))
