@@ -2,7 +2,8 @@
 # Prepared in session 12 (dry-run on CPU there), not yet run: SmolLM2's learning rate chosen on the folds (about 24 minutes on one H200).
 #   The recipe smollm2-pubmedqa-distill-aug-cv10 has trained at lr 4e-4 in every run on the folds (the 'fast' preset's value); issue 8 names
 #   the learning rate among the things to choose there. Two arms, each the recipe with seed 0 and one change: lr=2e-4, then lr=8e-4; from
-#   the committed teacher folder, ten processes of one fold each, then the one command, which reuses them. Everything else as the recipe.
+#   the committed teacher folder, ten processes of one fold each, then the one command, which reuses them (`student` in gpu/job.sh).
+#   Everything else as the recipe.
 #
 # Rule, fixed in session 12 before any run of it (out-of-fold figures only; the recipe's combination for every training):
 #   The recipe at 4e-4 reached 0.668, 0.660, 0.652, 0.648 out of fold over seeds 0-3 (mean 0.657); NEFTune 0.644 twice (gpu/session20.sh).
@@ -14,14 +15,6 @@
 set -u
 cd "$(dirname "$0")/.."
 source gpu/job.sh
-for lr in 2e-4 8e-4; do
-  n=l${lr%%e*}; out=/tmp/st_$n
-  S="timeout $TO python3 -m med_llm_ft.cli train --recipe smollm2-pubmedqa-distill-aug-cv10 --model $SMOL --data $DATA --output_dir $out
-     --set distill_from=$TEACH --set lr=$lr --set seed=0 $EXTRA"
-  P=""; for k in 0 1 2 3 4 5 6 7 8 9; do $S --set folds=$k > $R/st_${n}_$k.out 2> $R/st_${n}_$k.err & P="$P $!"; done; wait $P
-  log "folds $n done"
-  for f in $out/fold*/scores.json; do cp $f $R/scores/st_${n}_$(basename $(dirname $f))_scores.json; done
-  $S > $R/st_${n}.json 2> $R/st_${n}.err; log "student $n rc=$?"
-  cp $out/metrics.json $R/st_${n}_metrics.json; cp $out/config.yaml $R/st_${n}_config.yaml
-done
+student l2 --set lr=2e-4 --set seed=0
+student l8 --set lr=8e-4 --set seed=0
 log "done"; touch $R/DONE
