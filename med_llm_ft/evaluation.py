@@ -265,6 +265,7 @@ def _floor_rank(value:float, macro_f1:float, min_macro_f1:float=0.0) -> tuple:
     return (0, macro_f1) if min_macro_f1 and macro_f1 < min_macro_f1 else (1, value)
 
 def _bias_key(g, pred, K, metric, min_macro_f1):
+    "How `fit_label_bias` ranks a candidate's predictions (`_floor_rank`); macro-F1 is computed only where a floor asks for it."
     return _floor_rank(_metric(g, pred, K, metric), _metric(g, pred, K, 'macro_f1') if min_macro_f1 else None, min_macro_f1)
 
 def fit_label_bias(scores, gold:list, labels:tuple=PUBMEDQA_LABELS, metric:str='macro_f1',
