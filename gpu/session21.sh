@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepared in session 12 (dry-run on CPU there), not yet run: SmolLM2's learning rate chosen on the folds (about 24 minutes on one H200).
+# Prepared in session 12 (dry-run on CPU there), run unchanged in session 13 (one H200; results in bench/results/lr_s13_h200.json): SmolLM2's learning rate chosen on the folds (about 24 minutes on one H200).
 #   The recipe smollm2-pubmedqa-distill-aug-cv10 has trained at lr 4e-4 in every run on the folds (the 'fast' preset's value); issue 8 names
 #   the learning rate among the things to choose there. Two arms, each the recipe with seed 0 and one change: lr=2e-4, then lr=8e-4; from
 #   the committed teacher folder, ten processes of one fold each, then the one command, which reuses them (`student` in gpu/job.sh).
