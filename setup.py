@@ -36,7 +36,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['med_llm_ft', 'med_llm_ft.*']),
     include_package_data=True,
-    package_data={'med_llm_ft': ['assets/*', 'assets/**/*']},
+    package_data={'med_llm_ft': ['assets/*', 'assets/**/*', 'recipes/*.yaml']},
     install_requires=requirements,
     extras_require=extras,
     dependency_links=cfg.get('dep_links', '').split(),

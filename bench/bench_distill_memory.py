@@ -22,7 +22,9 @@ def one(a):
     "Run the steps in this process with fused_loss as asked; return its figures."
     import torch
     from med_llm_ft.data import PUBMEDQA_LABELS, load_records, sample_path, tokenize_records
-    from med_llm_ft.qlora import TrainConfig, build_trainer, load_model, make_tiny_model, with_teacher
+    from med_llm_ft.config import TrainConfig
+    from med_llm_ft.models import make_tiny_model
+    from med_llm_ft.qlora import build_trainer, load_for_training, with_teacher
     tmp = Path(tempfile.mkdtemp(prefix='bench_distill_'))
     recs = load_records(sample_path())[:a.batch_size * a.steps]
     (tmp / 'teacher/fold0').mkdir(parents=True)
@@ -33,7 +35,7 @@ def one(a):
                       decision_weight=10.0, distill_from=str(tmp / 'teacher'), distill_alpha=1.0, fused_loss=a.one == 'fused',
                       output_dir=str(tmp / 'out'), save_steps=0)
     torch.manual_seed(0)
-    mdl, tok = load_model(cfg)
+    mdl, tok = load_for_training(cfg)
     rows = with_teacher(tokenize_records(recs, tok, a.max_len), cfg, PUBMEDQA_LABELS)
     tr = build_trainer(cfg, mdl, tok, rows, None, recs)
     batches = list(tr.get_train_dataloader())[:a.steps]

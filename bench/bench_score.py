@@ -49,14 +49,15 @@ def main(argv=None):
 
     import torch
     from med_llm_ft.data import find_pubmedqa, load_records, official_split, subset, format_example, SYSTEM_PROMPT
-    from med_llm_ft.evaluation import load_model, score_labels, classification_metrics
+    from med_llm_ft.models import load_model
+    from med_llm_ft.evaluation import score_labels, classification_metrics
 
     base = import_file(find_baseline(a.baseline))
     data = find_pubmedqa(*([a.data] if a.data else []))
     if data is None: sys.exit("bench_score: PubMedQA PQA-L not found; pass --data DIR (a folder with ori_pqal.json)")
     test = official_split(load_records(data))['test']
     if a.limit: test = subset(test, a.limit)[:a.limit]
-    model, tok = load_model(a.model, device=a.device, bits=a.bits)
+    model, tok = load_model(a.model, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
     dev = next(model.parameters()).device
     cuda = dev.type == 'cuda'
     bs = a.batch_size or (64 if cuda else 8)

@@ -77,7 +77,8 @@ def parse_variant(s):
 
 def run_ours(a, name, ov, out):
     import torch
-    from med_llm_ft.qlora import load_config, train
+    from med_llm_ft.config import load_config
+    from med_llm_ft.cli import run as train
     base = dict(model=a.model, data=str(a.data), split='official', epochs=a.epochs, eval_test=True, eval_base=a.base,
                 eval_accuracy=False, eval_steps=0, save_steps=0, report_to=[], output_dir=str(out / name), limit=a.limit)
     for s in a.set:

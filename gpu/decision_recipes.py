@@ -36,10 +36,12 @@ def main(argv=None):
     ap.add_argument('--no-base', action='store_true'); ap.add_argument('--out', default='outputs/decision_recipes')
     a = ap.parse_args(argv)
     import torch
-    from med_llm_ft.qlora import load_config, train_folds, _fold, ConfigError
+    from med_llm_ft.data import ConfigError
+    from med_llm_ft.config import load_config
+    from med_llm_ft.ensembles import train_folds, _fold
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     if a.model == 'tiny':  # CPU check: a tiny random Llama
-        from med_llm_ft.qlora import make_tiny_model
+        from med_llm_ft.models import make_tiny_model
         a.model = str(out / 'tiny') if (out / 'tiny/config.json').exists() else make_tiny_model(out / 'tiny')
     common = dict(model=a.model, data=str(a.data), limit=a.limit, save_steps=0, eval_steps=0, eval_accuracy=False, report_to=['csv'])
     for s in a.set: k, v = s.split('=', 1); common[k] = v

@@ -18,7 +18,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
     from med_llm_ft.data import load_records, official_split
-    from med_llm_ft.evaluation import load_model, apply_adapter, generate_hf
+    from med_llm_ft.models import load_model, apply_adapter
+    from med_llm_ft.evaluation import generate_hf
     test = official_split(load_records(a.data))['test'][:a.limit]
     model, tok = load_model(a.model)
     res = {'model': a.model, 'adapter': a.adapter, 'ids': [r.id for r in test], 'max_new_tokens': a.max_new_tokens,

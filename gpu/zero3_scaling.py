@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 def worker(argv):
     "One rank: train as the --set overrides say, then write this rank's figures to OUT/rank{R}.json."
     import torch
-    from med_llm_ft.qlora import load_config, train
+    from med_llm_ft.config import load_config
+    from med_llm_ft.cli import run as train
     ap = argparse.ArgumentParser()
     ap.add_argument('--deepspeed'); ap.add_argument('--set', nargs='*', default=[]); ap.add_argument('--worker', action='store_true')
     a = ap.parse_args(argv)
@@ -42,13 +43,15 @@ def worker(argv):
 def score(run_dir, cfg_over:dict):
     "Reload the saved adapter in this (non-distributed) process, check it is complete, and score it on the test split."
     import torch
-    from med_llm_ft.qlora import load_adapter, load_splits, evaluate_records, _run_config
+    from med_llm_ft.models import load_adapter
+    from med_llm_ft.config import load_config
+    from med_llm_ft.qlora import load_splits, evaluate_records
     from med_llm_ft.zero3 import check_adapter
     ad = Path(run_dir) / 'adapter'
     info = check_adapter(ad, None)
-    cfg = _run_config(ad)  # the run's own config (written by train), so the base model is loaded exactly as it was trained
+    cfg = load_config(Path(run_dir) / 'config.yaml')  # the run's own config (written by train); load_adapter rebuilds the base from it
     cfg = dataclasses.replace(cfg, deepspeed=None, eval_batch_size=16, **cfg_over)  # one scoring batch size for every run
-    model, tok = load_adapter(ad, cfg)
+    model, tok = load_adapter(ad)
     model.eval()
     recs = load_splits(cfg)['test'] or load_splits(cfg)['valid']
     t0 = time.time()
@@ -79,7 +82,8 @@ def main():
     a = ap.parse_args()
     import inspect, torch
     from med_llm_ft import qlora
-    from med_llm_ft.zero3 import write_zero3, launch_command, launcher_argv, extensions_dir, ds_precision, _free_port
+    from med_llm_ft.zero3 import write_zero3, launch_command, launcher_argv, extensions_dir, ds_precision
+    from med_llm_ft.models import free_port
     if 'prepare_zero3' not in inspect.getsource(qlora.train):
         sys.exit('med_llm_ft.qlora.train does not call med_llm_ft.zero3.prepare_zero3: this checkout lacks the ZeRO-3 hooks')
     out = Path(a.out).resolve(); out.mkdir(parents=True, exist_ok=True)
@@ -87,7 +91,7 @@ def main():
     over = dict(quant=a.quant, lr=a.lr, epochs=a.epochs, max_steps=a.max_steps, max_len=a.max_len, target_modules='all-linear',
                 gradient_checkpointing='false', eval_accuracy='false', save_steps=0, logging_steps=5, report_to='csv', seed=0)
     if a.tiny:
-        from med_llm_ft.qlora import make_tiny_model
+        from med_llm_ft.models import make_tiny_model
         model = str(out / 'tiny') if (out / 'tiny/config.json').exists() else make_tiny_model(out / 'tiny')
         over.update(model=model, split='stratified', max_len=128, max_steps=a.max_steps if a.max_steps > 0 else 4, logging_steps=1)
     else:
@@ -105,7 +109,7 @@ def main():
         if gpu and n > torch.cuda.device_count(): sys.exit(f'{n} GPUs asked, {torch.cuda.device_count()} visible')
         run_dir = out / f'g{n}'
         kv = {**over, 'batch_size': a.global_batch // n, 'output_dir': str(run_dir)}
-        cmd = launch_command(ds, 'deepspeed', n, master_port=_free_port(), entry=[str(Path(__file__).resolve())],
+        cmd = launch_command(ds, 'deepspeed', n, master_port=free_port(), entry=[str(Path(__file__).resolve())],
                              train_args=['--worker', '--set', *[f'{k}={v}' for k, v in kv.items()]])
         for f in run_dir.glob('rank*.json'): f.unlink()
         t0 = time.time()

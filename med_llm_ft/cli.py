@@ -4,16 +4,16 @@
 
 # %% ../nbs/05_cli.ipynb #c003
 from __future__ import annotations
-import importlib, json, sys, time
+import importlib, json, os, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'usage', 'main', 'demo']
+__all__ = ['COMMANDS', 'usage', 'main', 'run', 'train_parser', 'cli_train', 'demo']
 
 # %% ../nbs/05_cli.ipynb #c006
 COMMANDS = {
     'prepare': ('med_llm_ft.data:cli_prepare', 'load, split, format and tokenize a dataset'),
-    'train': ('med_llm_ft.qlora:cli_train', 'QLoRA / LoRA fine-tuning with TRL (resume, --eval_only)'),
+    'train': ('med_llm_ft.cli:cli_train', 'QLoRA / LoRA fine-tuning with TRL: one model or a fold ensemble (resume, --eval_only)'),
     'eval': ('med_llm_ft.evaluation:cli_eval', 'score a base model or an adapter: accuracy, macro-F1, ROUGE, BERTScore'),
     'serve': ('med_llm_ft.serving:cli_serve', 'serve a model or adapter with an OpenAI-compatible API (vLLM or HF)'),
     'launch': ('med_llm_ft.zero3:cli_launch', 'print or run the multi-GPU (DeepSpeed ZeRO-3) launch command'),
@@ -50,6 +50,58 @@ def main(argv:list|None=None):
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # python -m med_llm_ft.cli, not the notebook
 
 # %% ../nbs/05_cli.ipynb #c011
+def run(cfg) -> dict:
+    "Whatever `cfg` (a `TrainConfig`) asks for: evaluate a saved adapter or ensemble, train a fold ensemble, or fine-tune one model (its recipe teacher first)."
+    import dataclasses
+    from med_llm_ft.config import validate, _has_folds
+    from med_llm_ft.qlora import train, evaluate_adapter
+    from med_llm_ft.ensembles import train_folds, evaluate_ensemble, teacher_dir
+    validate(cfg)
+    if cfg.eval_only: return evaluate_ensemble(cfg) if _has_folds(cfg) else evaluate_adapter(cfg)
+    if _has_folds(cfg): return train_folds(cfg)  # (which resolves the teacher once for all its folds)
+    if cfg.distill_from: cfg = dataclasses.replace(cfg, distill_from=teacher_dir(cfg))  # a recipe teacher is trained (or reused) first
+    return train(cfg)
+
+# %% ../nbs/05_cli.ipynb #c013
+def train_parser():
+    import argparse
+    from dataclasses import fields
+    from med_llm_ft.config import TrainConfig
+    keys = ', '.join(f"{f.name}={getattr(TrainConfig(), f.name)!r}" for f in fields(TrainConfig) if f.name not in ('resume', 'eval_only'))
+    ap = argparse.ArgumentParser('med-llm-ft train', description='QLoRA / LoRA fine-tuning with TRL. Every TrainConfig key is also a flag '
+                                 '(--lr 1e-4 or --max-steps 50); precedence: recipe < --config < flags and --set.',
+                                 epilog=f"config keys (defaults): {keys}")
+    ap.add_argument('--config', help='YAML file of TrainConfig keys (and optionally recipe: NAME)')
+    ap.add_argument('--recipe', help='a packaged recipe (--list-recipes lists them)')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override any key (repeatable)')
+    ap.add_argument('--resume', action='store_true', default=None, help='continue from the last checkpoint in output_dir')
+    ap.add_argument('--eval_only', '--eval-only', action='store_true', default=None, help='evaluate the saved adapter, do not train')
+    ap.add_argument('--list-recipes', action='store_true', help='print the recipes and exit')
+    for f in fields(TrainConfig):
+        if f.name in ('resume', 'eval_only'): continue
+        names = dict.fromkeys([f'--{f.name}', f"--{f.name.replace('_', '-')}"])
+        ap.add_argument(*names, dest=f'cfg_{f.name}', default=None, metavar=f.name.upper(), help=argparse.SUPPRESS)
+    return ap
+
+def cli_train(argv:list|None=None) -> dict:
+    "`med-llm-ft train`: fine-tune (or `--eval_only`: evaluate) as the config, recipe and overrides say; prints the metrics as JSON."
+    from med_llm_ft.config import TrainConfig, ConfigError, load_config, list_recipes
+    a = train_parser().parse_args(argv)
+    if a.list_recipes: print('\n'.join(f"{k:36} {v}" for k, v in list_recipes().items())); return {}
+    ov = {}
+    for s in a.set:
+        if '=' not in s: raise ConfigError(f"--set {s!r}: expected KEY=VALUE")
+        k, v = s.split('=', 1); ov[k.strip()] = v
+    ov.update({k[4:]: v for k, v in vars(a).items() if k.startswith('cfg_') and v is not None})
+    if a.resume: ov['resume'] = True
+    if a.eval_only: ov['eval_only'] = True
+    cfg = load_config(a.config, ov, a.recipe)
+    res = run(cfg)
+    res.pop('trainer', None)
+    if int(os.environ.get('RANK', 0)) == 0: print(json.dumps(res, default=str))  # one line per job, not per process
+    return res
+
+# %% ../nbs/05_cli.ipynb #c016
 def demo(argv:list|None=None) -> dict:
     "`med-llm-ft demo`: prepare, fine-tune (QLoRA), evaluate and report on the embedded default, on CPU."
     import argparse
@@ -63,7 +115,8 @@ def demo(argv:list|None=None) -> dict:
     print(f"[1/3] prepare: the packaged PubMedQA sample -> {out/'data'}", flush=True)
     res['prepare'] = prepare(sample_path(), out / 'data', a.model, max_len=a.max_len)
     print(f"[2/3] train: QLoRA (4-bit NF4, LoRA r=16), {a.max_steps} steps -> {out/'train'}", flush=True)
-    from med_llm_ft.qlora import load_config, train
+    from med_llm_ft.config import load_config
+    from med_llm_ft.qlora import train
     cfg = load_config(None, dict(model=a.model, data=str(out / 'data'), output_dir=str(out / 'train'), quant='4bit', max_steps=a.max_steps,
                                  batch_size=4, max_len=a.max_len, lr=2e-4, decision_weight=10.0, balance=True, save_steps=0,
                                  eval_accuracy=False, gradient_checkpointing=False, report_to=['csv']))

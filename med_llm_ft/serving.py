@@ -11,13 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts, template_parts, format_example, resolve_model,
-                             load_tokenizer, write_atomic, _truncate_context)
+                             load_tokenizer, write_atomic, stop_ids, _truncate_context)
+from .models import auto_dtype, resolve_dtype, merge_adapter, free_port
 
 # %% auto #0
-__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'vllm_python', 'GenParams', 'prompt_ids', 'stop_ids',
-           'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation', 'HFEngine',
-           'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'merge_adapter', 'free_port', 'Server', 'serve',
-           'models', 'complete', 'chat', 'cli_serve']
+__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'vllm_python', 'GenParams', 'prompt_ids', 'lora_rank',
+           'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation', 'HFEngine', 'VLLMEngine',
+           'vllm_generate', 'hf_generate', 'generate', 'Server', 'serve', 'models', 'complete', 'chat', 'cli_serve']
 
 # %% ../nbs/04_vllm.ipynb #c006
 VLLM_PYTHON_ENV = 'MED_LLM_FT_VLLM_PYTHON'
@@ -92,22 +92,6 @@ def prompt_ids(inputs:list, tok, template:str='chat', system:str=SYSTEM_PROMPT, 
         if budget is not None and len(ids) > budget: raise DataError(f"{where}: the prompt takes {len(ids)} tokens, more than the {budget} available")
         out.append(list(ids))
     return out
-
-# %% ../nbs/04_vllm.ipynb #c014
-def stop_ids(tok, model_dir:str|Path|None=None) -> list:
-    "Token ids that end an answer: EOS, the chat template's end-of-turn token, and the generation config's EOS ids."
-    ids = {tok.eos_token_id} if tok.eos_token_id is not None else set()
-    parts = chat_parts(tok)
-    if parts:
-        end = parts[2].strip()
-        specials = sorted(set(tok.all_special_tokens) | set(getattr(tok, 'added_tokens_encoder', {})), key=len, reverse=True)
-        eot = next((s for s in specials if s and end.startswith(s)), None)
-        if eot: ids.add(tok.convert_tokens_to_ids(eot))
-    gc = Path(model_dir) / 'generation_config.json' if model_dir else None
-    if gc and gc.exists():
-        e = json.loads(gc.read_text()).get('eos_token_id')
-        ids |= set(e if isinstance(e, list) else [e] if e is not None else [])
-    return sorted(i for i in ids if i is not None)
 
 # %% ../nbs/04_vllm.ipynb #c018
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the ranks vLLM's --max-lora-rank accepts
@@ -202,7 +186,7 @@ def random_lora(base:str, out_dir:str|Path, r:int=8, alpha:int=16, targets:tuple
             if 'lora_B' in n: p.normal_(0, std)
     return str(write_atomic(Path(out_dir), lambda tmp: pm.save_pretrained(tmp)))
 
-# %% ../nbs/04_vllm.ipynb #c026
+# %% ../nbs/04_vllm.ipynb #c027
 @dataclass
 class Generation:
     "One generated answer and how it was made."
@@ -214,15 +198,7 @@ class Generation:
     ttft:float|None=None  # seconds until its first token, where the backend reports it
     logprobs:list|None=None  # log-probability of each generated token, if asked for
 
-def _dtype(dtype:str, device:str):
-    "'auto': fp32 on CPU; on a GPU the checkpoint's dtype, except fp16 where the GPU has no bf16 units (a T4; `med_llm_ft.qlora.machine_dtype`)."
-    import torch
-    from med_llm_ft.qlora import auto_dtype, bf16_native
-    if dtype != 'auto': return getattr(torch, dtype)
-    if device == 'cpu': return torch.float32
-    return 'auto' if auto_dtype(True, bf16_native()) == 'bfloat16' else torch.float16
-
-# %% ../nbs/04_vllm.ipynb #c027
+# %% ../nbs/04_vllm.ipynb #c028
 class HFEngine:
     "transformers `generate` behind the interface of `VLLMEngine`: token-id prompts in, `Generation`s out, adapters by path."
     backend = 'hf'
@@ -231,7 +207,7 @@ class HFEngine:
         from transformers import AutoModelForCausalLM
         self.path, self.tok = resolve_model(model), load_tokenizer(model)
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=_dtype(dtype, self.device)).to(self.device).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=resolve_dtype(dtype, self.device)).to(self.device).eval()
         self.stop, self.batch_size, self.adapters = stop_ids(self.tok, self.path), batch_size, {}
         for a in adapters: self._adapter(a)
 
@@ -286,7 +262,7 @@ class HFEngine:
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
 
-# %% ../nbs/04_vllm.ipynb #c031
+# %% ../nbs/04_vllm.ipynb #c032
 def _child_env(**extra) -> dict:
     "Environment for a child process that must import this package (first on PYTHONPATH) and vLLM."
     env = dict(os.environ)
@@ -322,7 +298,7 @@ def _stop_process(proc, sig=signal.SIGTERM, timeout:float=30):
         t = time.time() + 10
         while _group_alive(pg) and time.time() < t: time.sleep(0.2)
 
-# %% ../nbs/04_vllm.ipynb #c032
+# %% ../nbs/04_vllm.ipynb #c033
 class VLLMEngine:
     "A vLLM engine in a child process: token-id prompts in, `Generation`s out; LoRA adapters by path."
     backend = 'vllm'
@@ -395,7 +371,7 @@ class VLLMEngine:
         try: self.close()
         except Exception: pass
 
-# %% ../nbs/04_vllm.ipynb #c034
+# %% ../nbs/04_vllm.ipynb #c035
 def _vllm_worker(argv:list) -> int:
     "Child process of `VLLMEngine`: start the engine, then answer one JSON request per stdin line."
     proto = os.fdopen(os.dup(1), 'w', buffering=1); os.dup2(2, 1)  # vLLM's own prints go to stderr (the log)
@@ -416,7 +392,6 @@ def _vllm_worker(argv:list) -> int:
         spec = json.loads(argv[0])
         if on_gpu and spec.get('dtype', 'auto') == 'auto':  # a GPU without bf16 units (a T4) runs in fp16; asked through NVML, before CUDA starts here
             from vllm.platforms import current_platform
-            from med_llm_ft.qlora import auto_dtype
             if auto_dtype(True, current_platform.has_device_capability(80)) == 'float16': spec['dtype'] = 'half'
         llm = LLM(**spec)
         engine = llm.llm_engine
@@ -454,7 +429,7 @@ def _vllm_worker(argv:list) -> int:
             send(ok=False, error=f"{type(e).__name__}: {e}")
     return 0
 
-# %% ../nbs/04_vllm.ipynb #c042
+# %% ../nbs/04_vllm.ipynb #c043
 def _run(engine_cls, model, inputs, adapter, params, template, system, engine, details, generate_kw, **engine_kw):
     own = engine is None
     eng = engine or engine_cls(model, adapters=[adapter] if adapter else (), **engine_kw)
@@ -480,38 +455,14 @@ def hf_generate(model:str=DEFAULT_MODEL, inputs:list=(), adapter:str|None=None, 
     params = params or GenParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
     return _run(HFEngine, model, list(inputs), adapter, params, template, system, engine, details, {'batch_size': batch_size}, **engine_kw)
 
-# %% ../nbs/04_vllm.ipynb #c043
+# %% ../nbs/04_vllm.ipynb #c044
 def generate(model, tok=None, records:list=(), max_new_tokens:int=256, batch_size:int=8, template:str='chat',
              system:str=SYSTEM_PROMPT, max_len:int=2048, adapter:str|None=None, **kw) -> list:
     "The evaluation backend `'vllm'`: greedy answers for `records` from `model` (a path or alias) and optional `adapter`."
     return vllm_generate(str(model), records, adapter, max_tokens=max_new_tokens, template=template, system=system,
                          max_model_len=max_len, **kw)
 
-# %% ../nbs/04_vllm.ipynb #c046
-def merge_adapter(base:str, adapter:str|Path, out_dir:str|Path, dtype:str='auto') -> Path:
-    "Fold a LoRA `adapter` into `base` (PEFT `merge_and_unload`) and save a safetensors model folder with its tokenizer, atomically."
-    import torch
-    from transformers import AutoModelForCausalLM
-    from peft import PeftModel
-    if not (Path(adapter) / 'adapter_config.json').exists(): raise DataError(f"{adapter}: not an adapter folder (no adapter_config.json)")
-    path, tok = resolve_model(base), load_tokenizer(base)
-    m = AutoModelForCausalLM.from_pretrained(path, dtype='auto' if dtype == 'auto' else getattr(torch, dtype))
-    m = PeftModel.from_pretrained(m, str(adapter)).merge_and_unload()
-    stop = stop_ids(tok, path)
-    m.generation_config.eos_token_id = stop if len(stop) > 1 else stop[0]
-    m.generation_config.pad_token_id = tok.pad_token_id
-    info = {'base': str(base), 'base_path': path, 'adapter': str(Path(adapter).resolve()), 'stop_ids': stop}
-    def write(tmp):
-        m.save_pretrained(tmp); tok.save_pretrained(tmp)
-        (tmp / 'merged_from.json').write_text(json.dumps(info, indent=1))
-        if not list(tmp.glob('*.safetensors')): raise DataError(f"{out_dir}: no safetensors were written")
-    return write_atomic(Path(out_dir), write)
-
 # %% ../nbs/04_vllm.ipynb #c050
-def free_port(host:str='127.0.0.1') -> int:
-    "A TCP port that is free on `host` now."
-    with socket.socket() as s: s.bind((host, 0)); return s.getsockname()[1]
-
 def _http(url:str, body:dict|None=None, timeout:float=300) -> dict:
     req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method='GET' if body is None else 'POST',
                                  headers={'Content-Type': 'application/json'})
@@ -689,7 +640,7 @@ def cli_serve(argv:list|None=None) -> int:
         if not adapter: ap.error('--merge needs --adapter')
         out = Path(a.merged_dir or Path('outputs/merged') / a.adapter_name)
         print(f"merging {adapter} into {model} -> {out}", flush=True)
-        model, adapter, served = str(merge_adapter(model, adapter, out)), None, served or a.adapter_name
+        model, adapter, served = str(merge_adapter(adapter, out, base=model)), None, served or a.adapter_name
     def _term(*_): raise KeyboardInterrupt  # docker stop sends SIGTERM: stop as on Ctrl-C
     # SIGINT too: a process started in the background by a shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
     old, srv = {s: signal.signal(s, _term) for s in (signal.SIGTERM, signal.SIGINT)}, None

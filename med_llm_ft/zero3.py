@@ -8,6 +8,7 @@ import copy, dataclasses, importlib.util, json, math, os, shlex, socket, subproc
 from pathlib import Path
 
 from .data import DataError, cache_dir
+from .models import machine_dtype, on_gpu, free_port
 
 # %% auto #0
 __all__ = ['DS_HINT', 'PRECISIONS', 'TORCH_DTYPES', 'LAUNCHERS', 'TRAIN_ENTRY', 'ZeroConfigError', 'deepspeed_available',
@@ -39,8 +40,7 @@ PRECISIONS = ('bf16', 'fp16', 'fp32')
 TORCH_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16', 'fp32': 'float32'}
 
 def hardware_precision() -> str:
-    "'bf16' on a GPU with bf16 units, 'fp16' on an older GPU (a T4 only emulates bf16), 'fp32' on CPU: `med_llm_ft.qlora.machine_dtype`."
-    from med_llm_ft.qlora import machine_dtype
+    "'bf16' on a GPU with bf16 units, 'fp16' on an older GPU (a T4 only emulates bf16), 'fp32' on CPU: `med_llm_ft.models.machine_dtype`."
     return {v: k for k, v in TORCH_DTYPES.items()}[machine_dtype()]
 
 def resolve_precision(precision:str='auto') -> str:
@@ -130,7 +130,7 @@ def write_accelerate_config(path:str|Path, ds_config:str|Path, **kw) -> Path:
     path.write_text(accelerate_config(ds_config, **kw))
     return path
 
-# %% ../nbs/02_deepspeed.ipynb #c024
+# %% ../nbs/02_deepspeed.ipynb #c025
 LAUNCHERS = ('deepspeed', 'accelerate', 'torchrun')
 TRAIN_ENTRY = ('-m', 'med_llm_ft.cli', 'train')
 
@@ -152,7 +152,7 @@ def read_hostfile(path:str|Path) -> dict:
     if not out: raise ZeroConfigError(f"{path}: no hosts")
     return out
 
-# %% ../nbs/02_deepspeed.ipynb #c026
+# %% ../nbs/02_deepspeed.ipynb #c027
 def _entry(entry, launcher):
     "The entry as the launcher wants it: ('-m', module, args...) or (script, args...)."
     entry = list(entry)
@@ -192,7 +192,7 @@ def launch_command(ds_config:str|Path, # the DeepSpeed JSON
     flag, rest = _entry(entry, launcher)
     return shlex.join(cmd + flag + rest + ['--deepspeed', str(ds_config)] + [str(a) for a in train_args])
 
-# %% ../nbs/02_deepspeed.ipynb #c029
+# %% ../nbs/02_deepspeed.ipynb #c030
 _LAUNCHER_MODULES = {'deepspeed': ['deepspeed.launcher.runner'], 'torchrun': ['torch.distributed.run'], 'accelerate': ['accelerate.commands.launch']}
 
 def launcher_argv(cmd:str) -> list:
@@ -203,11 +203,7 @@ def launcher_argv(cmd:str) -> list:
     rest = argv[2:] if argv[0] == 'accelerate' else argv[1:]  # `accelerate launch ...` -> `python -m accelerate.commands.launch ...`
     return [sys.executable, '-m', *_LAUNCHER_MODULES[argv[0]], *rest]
 
-# %% ../nbs/02_deepspeed.ipynb #c034
-def _on_gpu() -> bool:
-    import torch
-    return torch.cuda.is_available()
-
+# %% ../nbs/02_deepspeed.ipynb #c035
 def check_zero3(quant:str='none', # '4bit', '8bit' or 'none'
                 storage_dtype:str|None=None, # bnb_4bit_quant_storage (None: unset)
                 compute_dtype:str|None=None, # the model / 4-bit compute dtype ('auto' or None: follow the config)
@@ -217,7 +213,7 @@ def check_zero3(quant:str='none', # '4bit', '8bit' or 'none'
                 device:str|None=None) -> dict: # 'cuda' or 'cpu' (default: this machine)
     "Raise `ZeroConfigError` for what ZeRO-3 cannot run; return the TrainConfig settings that make the rest work."
     require_deepspeed()
-    device = device or ('cuda' if _on_gpu() else 'cpu')
+    device = device or ('cuda' if on_gpu() else 'cpu')
     if quant not in ('none', '4bit', '8bit'): raise ZeroConfigError(f"quant {quant!r}: choose '4bit', '8bit' or 'none'")
     if quant == '8bit':
         raise ZeroConfigError("quant='8bit' cannot run under ZeRO-3: bitsandbytes' 8-bit weights keep their scales outside the tensor, so they cannot be "
@@ -242,15 +238,12 @@ def check_zero3(quant:str='none', # '4bit', '8bit' or 'none'
         fixes['bnb_4bit_quant_storage'] = want
     return fixes
 
-# %% ../nbs/02_deepspeed.ipynb #c037
-def _free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
+# %% ../nbs/02_deepspeed.ipynb #c038
 def init_distributed() -> dict:
     "Set up this process for a DeepSpeed job (see above); returns the extra trainer arguments it needs."
     if 'LOCAL_RANK' not in os.environ:  # not under a launcher: a one-process job
         for k, v in (('RANK', '0'), ('LOCAL_RANK', '0'), ('WORLD_SIZE', '1'), ('LOCAL_WORLD_SIZE', '1'), ('MASTER_ADDR', '127.0.0.1')): os.environ.setdefault(k, v)
-        os.environ.setdefault('MASTER_PORT', str(_free_port()))
+        os.environ.setdefault('MASTER_PORT', str(free_port()))
     extensions_dir()
     import torch
     if torch.cuda.is_available():
@@ -268,7 +261,7 @@ def init_distributed() -> dict:
         raise ZeroConfigError(f"this process was already set up for {st.distributed_type}, not DeepSpeed; start a fresh process for a DeepSpeed job")
     return {'accelerator_config': {'use_configured_state': True}}
 
-# %% ../nbs/02_deepspeed.ipynb #c038
+# %% ../nbs/02_deepspeed.ipynb #c039
 _ZERO_INIT = []  # keeps the HfDeepSpeedConfig that makes from_pretrained load sharded alive
 
 def keep_zero_init(ds_config, batch_size:int=1, grad_accum:int=1):
@@ -302,10 +295,10 @@ def trainer_kwargs(cfg) -> dict:
     if not getattr(cfg, 'deepspeed', None): return {}
     prec = ds_precision(cfg.deepspeed)
     kw = {} if prec == 'auto' else {'bf16': prec == 'bf16', 'fp16': prec == 'fp16'}
-    if not _on_gpu(): kw['accelerator_config'] = {'use_configured_state': True}
+    if not on_gpu(): kw['accelerator_config'] = {'use_configured_state': True}
     return kw
 
-# %% ../nbs/02_deepspeed.ipynb #c042
+# %% ../nbs/02_deepspeed.ipynb #c044
 def check_adapter(adapter_dir:str|Path, # a folder with adapter_config.json and adapter_model.safetensors
                   expected_modules:list|None=None) -> dict: # module names (e.g. 'q_proj') that must all carry LoRA weights
     "Raise `DataError` unless the adapter holds complete LoRA A/B pairs; returns counts, rank and modules."
@@ -334,7 +327,7 @@ def check_adapter(adapter_dir:str|Path, # a folder with adapter_config.json and 
     return {'tensors': len(shapes), 'pairs': len(pairs), 'r': r, 'modules': sorted(modules),
             'params': sum(math.prod(s) for s in shapes.values()), 'bytes': f.stat().st_size}
 
-# %% ../nbs/02_deepspeed.ipynb #c046
+# %% ../nbs/02_deepspeed.ipynb #c049
 def cli_launch(argv:list|None=None) -> int:
     "`med-llm-ft launch`: print (and with --run, run) the multi-GPU command for a DeepSpeed ZeRO-3 config."
     import argparse

@@ -6,7 +6,7 @@ from conftest import ROOT
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
     "A tiny random Llama with the packaged SmolLM2 tokenizer, as a model folder."
-    from med_llm_ft.qlora import make_tiny_model
+    from med_llm_ft.models import make_tiny_model
     return make_tiny_model(tmp_path_factory.mktemp('models') / 'tiny-llama')
 
 
@@ -62,7 +62,7 @@ def test_bad_value_and_recipe(cli, tmp_path):
 
 def test_decision_recipe_runs_on_cpu(cli, tmp_path):
     "The recipe chosen on the GPU folds stays runnable on CPU: a few steps on the packaged sample."
-    from med_llm_ft.qlora import make_tiny_model
+    from med_llm_ft.models import make_tiny_model
     tiny = make_tiny_model(tmp_path / 'tiny')
     r = cli('train', '--recipe', 'smollm2-pubmedqa', '--model', tiny, '--data', '', '--split', 'stratified', '--max-steps', '2',
             '--batch-size', '4', '--set', 'max_len=256', '--eval_accuracy', 'false', '--output_dir', tmp_path / 'run')
@@ -96,7 +96,8 @@ def test_distill_recipe_runs_on_cpu(cli, tiny, tmp_path):
 def test_distill_recipes_from_the_committed_teachers(cli, tiny, tmp_path, recipe, teacher, bias_metric, saved, copies):
     "SmolLM2's ten-fold recipes on the PubMedQA files, taught by a committed teacher folder (with its copies' scores where the recipe learns copies)."
     from med_llm_ft.data import find_pubmedqa
-    from med_llm_ft.qlora import load_config, load_splits
+    from med_llm_ft.config import load_config
+    from med_llm_ft.qlora import load_splits
     pq = find_pubmedqa()
     if pq is None: pytest.skip('no PubMedQA files here (../shared/data/pubmedqa or $PUBMEDQA_DIR)')
     teacher, out = ROOT / 'bench/results' / teacher, tmp_path / 'run'

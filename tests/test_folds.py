@@ -6,7 +6,7 @@ from conftest import ROOT
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
-    from med_llm_ft.qlora import make_tiny_model
+    from med_llm_ft.models import make_tiny_model
     return make_tiny_model(tmp_path_factory.mktemp('models') / 'tiny-llama')
 
 

@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 deepspeed = pytest.importorskip('deepspeed', reason='DeepSpeed is not installed: pip install "med_llm_ft[deepspeed]"')
 
-from med_llm_ft.zero3 import launch_command, launcher_argv, write_zero3, check_adapter, extensions_dir, read_ds_config, _free_port
+from med_llm_ft.zero3 import launch_command, launcher_argv, write_zero3, check_adapter, extensions_dir, read_ds_config
+from med_llm_ft.models import free_port
 
 LORA = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
 SETTINGS = dict(quant='none', max_len=128, batch_size=2, lr=1e-3, warmup=0, lora_r=4, lora_alpha=8, lora_dropout=0,
@@ -33,7 +34,7 @@ def run(cmd, timeout=900):
 def job(tmp_path_factory):
     import inspect, torch
     from med_llm_ft import qlora
-    from med_llm_ft.qlora import make_tiny_model
+    from med_llm_ft.models import make_tiny_model
     if 'prepare_zero3' not in inspect.getsource(qlora.train) or 'trainer_kwargs' not in inspect.getsource(qlora.sft_args):
         pytest.fail('med_llm_ft.qlora.train must call med_llm_ft.zero3.prepare_zero3 and sft_args must merge zero3.trainer_kwargs '
                     '(without them a CPU job under DeepSpeed runs as two unrelated one-process jobs)')
@@ -44,11 +45,11 @@ def job(tmp_path_factory):
     # to shard every tensor, the adapter's included, as the LoRA matrices of a real model are.
     ds = write_zero3(d / 'deepspeed_z3.json', zero_optimization={'stage3_param_persistence_threshold': 0})
     kv = [f'{k}={v}' for k, v in {**SETTINGS, 'model': tiny, 'output_dir': d / 'straight'}.items()]
-    run(launch_command(ds, 'torchrun', 2, master_port=_free_port(), entry=[str(ROOT / 'tests/zero3_worker.py')],
+    run(launch_command(ds, 'torchrun', 2, master_port=free_port(), entry=[str(ROOT / 'tests/zero3_worker.py')],
                        train_args=['--set', *kv, '--probe', d / 'probe.pt']))
     shutil.copytree(d / 'straight/checkpoint-4', d / 'resumed/checkpoint-4')
     flags = [a for k, v in {**SETTINGS, 'model': tiny, 'output_dir': d / 'resumed'}.items() for a in (f'--{k}', str(v))]
-    r2 = run(launch_command(ds, 'deepspeed', 2, master_port=_free_port(), train_args=flags + ['--resume']))
+    r2 = run(launch_command(ds, 'deepspeed', 2, master_port=free_port(), train_args=flags + ['--resume']))
     return {'dir': d, 'tiny': tiny, 'ds': ds, 'probe': torch.load(d / 'probe.pt', weights_only=False), 'resume_out': r2.stdout}
 
 def test_two_processes_under_zero3(job):
@@ -115,7 +116,7 @@ def test_distillation_under_zero3(job, tmp_path):
                                                                     'dev_scores': [[rng.gauss(0, 1) for _ in PUBMEDQA_LABELS] for _ in recs]}))
     s = {**SETTINGS, 'model': job['tiny'], 'output_dir': tmp_path / 'out', 'max_steps': 2, 'save_steps': 0,
          'distill_from': tmp_path / 'teacher', 'distill_alpha': 0.5, 'decision_weight': 10.0}
-    run(launch_command(job['ds'], 'deepspeed', 2, master_port=_free_port(), train_args=[a for k, v in s.items() for a in (f'--{k}', str(v))]))
+    run(launch_command(job['ds'], 'deepspeed', 2, master_port=free_port(), train_args=[a for k, v in s.items() for a in (f'--{k}', str(v))]))
     m = json.loads((tmp_path / 'out/metrics.json').read_text())
     assert m['steps'] == 2 and math.isfinite(m['train_loss']), m
     check_adapter(tmp_path / 'out/adapter', LORA)

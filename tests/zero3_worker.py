@@ -6,7 +6,8 @@ the logits and what the trainer saw of the job (world size, steps).
 """
 import json, os, sys
 import torch
-from med_llm_ft.qlora import load_config, train
+from med_llm_ft.config import load_config
+from med_llm_ft.qlora import train
 
 def main(argv):
     probe = argv[argv.index('--probe') + 1]
