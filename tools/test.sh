@@ -16,6 +16,8 @@ if ! "$VLLM_VENV/bin/python" -c 'import importlib.metadata as m; assert m.versio
   "$VLLM_VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec
 fi
 export MED_LLM_FT_VLLM_PYTHON="$VLLM_VENV/bin/python"
+# the real PQA-L for the tests that use it (the package itself only looks at $PUBMEDQA_DIR and its cache)
+[ -z "${PUBMEDQA_DIR:-}" ] && [ -f ../shared/data/pubmedqa/ori_pqal.json ] && export PUBMEDQA_DIR="$(cd ../shared/data/pubmedqa && pwd)"
 nbdev_export && git diff --exit-code -- med_llm_ft || { echo "nbdev_export changed the package: the notebooks and med_llm_ft/ disagree"; exit 1; }
 nbdev_test --n_workers 2
 # the docs site's browser test needs Debian's chromium
