@@ -16,11 +16,12 @@ from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, Dat
 from .models import load_model, apply_adapter, adapter_base
 
 # %% auto #0
-__all__ = ['UNPARSED', 'BACKENDS', 'classification_metrics', 'check_predictions', 'official_score', 'read_predictions',
-           'bootstrap_ci', 'mcnemar', 'fit_prompt', 'content_free_prior', 'fit_label_bias', 'score_labels',
-           'generate_hf', 'get_backend', 'generate_answers', 'long_answer', 'parse_decisions', 'rouge_scores',
-           'minilm_path', 'bertscore', 'evaluate_model', 'report_tables', 'report_markdown', 'plot_confusions',
-           'plot_per_class', 'compare_report', 'select_split', 'cli_eval']
+__all__ = ['UNPARSED', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics', 'check_predictions', 'official_score',
+           'read_predictions', 'bootstrap_ci', 'mcnemar', 'fit_prompt', 'content_free_prior', 'fit_label_bias',
+           'score_labels', 'generate_hf', 'get_backend', 'generate_answers', 'long_answer', 'parse_decisions',
+           'rouge_scores', 'minilm_path', 'bertscore', 'dataset_task', 'evaluate_model', 'report_tables',
+           'report_markdown', 'plot_confusions', 'plot_per_class', 'compare_report', 'export_lm_eval', 'select_split',
+           'cli_eval']
 
 # %% ../nbs/03_eval.ipynb #c006
 UNPARSED = '(unparsed)'
@@ -403,6 +404,17 @@ def bertscore(preds:list, refs:list, model_type:str|None=None, num_layers:int|No
             'encoder': name, 'num_layers': num_layers, 'n': len(preds), 'n_empty': len(preds) - len(keep)}
 
 # %% ../nbs/03_eval.ipynb #c051
+DATASET_NAMES = {'pubmedqa': 'PubMedQA', 'medreason': 'MedReason', 'medqa': 'MedQA'}
+
+def dataset_task(records:list) -> tuple:
+    "(dataset name, task) of `records`: e.g. ('PubMedQA', 'yes/no/maybe decision') or ('MedQA', 'multiple choice (A-E)')."
+    srcs = sorted({r.source or 'custom' for r in records})
+    name = ' + '.join(DATASET_NAMES.get(s, s) for s in srcs)
+    letters = sorted({l for r in records if r.options for l in r.labels})
+    if not letters: return name, '/'.join(records[0].labels) + ' decision'
+    return name, f"multiple choice ({letters[0]}-{letters[-1]})"
+
+# %% ../nbs/03_eval.ipynb #c054
 def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=None, tok=None, template:str='chat',
                    max_len:int=512, batch_size:int=16, calibrate=None, system:str=SYSTEM_PROMPT, n_boot:int=1000, seed:int=0,
                    generate:bool=True, gen_limit:int|None=None, max_new_tokens:int=256, gen_batch_size:int=8, backend:str='hf',
@@ -420,6 +432,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
     sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system)
     labels = sc['labels']
     res = {'name': name or (f"{Path(mname).name} + {Path(adapter).name}" if adapter else Path(mname).name), 'model': mname,
+           **dict(zip(('dataset', 'task'), dataset_task(records))),
            'adapter': str(adapter) if adapter else None, 'template': template, 'n': len(records), 'ids': [r.id for r in records],
            'gold': gold, 'labels': list(labels),
            'scoring': {'pred': sc['pred'], 'scores': sc['scores'].tolist(), 'calibrate': sc['calibrate'], 'bias': sc['bias'].tolist(),
@@ -445,7 +458,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
         res['generation'] = gen
     return res
 
-# %% ../nbs/03_eval.ipynb #c056
+# %% ../nbs/03_eval.ipynb #c059
 def _fmt(x, d=3): return '' if x is None else f"{x:.{d}f}"
 
 def _ci(r, m): c = r['ci'][m]; return f"{c['point']:.3f} [{c['low']:.3f}, {c['high']:.3f}]"
@@ -469,11 +482,13 @@ def report_tables(results:list) -> dict:
                         'bertscore_f1': b.get('f1'), 'bertscore_encoder': b.get('encoder'), 'bertscore_layer': b.get('num_layers')})
     return {'classification': cls, 'generation': gen, 'per_class': per}
 
-def report_markdown(results:list, tests:dict, title:str='PubMedQA evaluation') -> str:
+def report_markdown(results:list, tests:dict, title:str='Evaluation') -> str:
     "The report as Markdown."
     t = report_tables(results)
     n = results[0]['n']
-    md = [f"# {title}", '', f"{n} questions; label scoring (log-likelihood of each decision); 95% bootstrap intervals "
+    what = 'option letter' if results[0].get('task', '').startswith('multiple choice') else 'decision'
+    md = [f"# {title}", '', f"{results[0].get('dataset', 'PubMedQA')}, {results[0].get('task', 'yes/no/maybe decision')}: "
+          f"{n} questions; label scoring (log-likelihood of each {what}); 95% bootstrap intervals "
           f"({results[0]['ci']['accuracy']['n_boot']} resamples, seed {results[0]['ci']['accuracy']['seed']}).", '',
           '## Classification', '', '| Model | Accuracy | Macro-F1 | Predicted (' + ' / '.join(results[0]['labels']) + ') |', '| --- | --- | --- | --- |']
     for r in results:
@@ -497,7 +512,7 @@ def report_markdown(results:list, tests:dict, title:str='PubMedQA evaluation') -
     md += [f"| {p['model']} | {p['label']} | {p['precision']:.3f} | {p['recall']:.3f} | {p['f1']:.3f} | {p['support']} | {p['predicted']} |" for p in t['per_class']]
     return '\n'.join(md) + '\n'
 
-# %% ../nbs/03_eval.ipynb #c057
+# %% ../nbs/03_eval.ipynb #c060
 def plot_confusions(results:list):
     "A figure with one confusion matrix (counts, rows gold) per result."
     from matplotlib.figure import Figure
@@ -526,7 +541,7 @@ def plot_per_class(results:list):
     fig.axes[0].legend(fontsize=7); fig.tight_layout()
     return fig
 
-# %% ../nbs/03_eval.ipynb #c058
+# %% ../nbs/03_eval.ipynb #c061
 def _csv(path, rows):
     import pandas as pd
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -543,7 +558,8 @@ def _slim(r):
 def compare_report(base_results:dict, ft_results:dict|None, out_dir:str|Path, title:str|None=None) -> dict:
     "Write report.md, report.json, classification.csv, generation.csv, confusion.png, per_class.png, predictions*.json and generations.jsonl."
     results = [r for r in (base_results, ft_results) if r is not None]
-    title = title or ('PubMedQA: base vs fine-tuned' if len(results) == 2 else f"PubMedQA: {results[0]['name']}")
+    ds = results[0].get('dataset', 'PubMedQA')
+    title = title or (f'{ds}: base vs fine-tuned' if len(results) == 2 else f"{ds}: {results[0]['name']}")
     if ft_results is not None and base_results['ids'] != ft_results['ids']:
         raise DataError("compare_report: the two results are on different questions; evaluate both on the same records")
     tests = {}
@@ -574,7 +590,34 @@ def compare_report(base_results:dict, ft_results:dict|None, out_dir:str|Path, ti
     write_atomic(Path(out_dir), write)
     return rep
 
-# %% ../nbs/03_eval.ipynb #c063
+# %% ../nbs/03_eval.ipynb #c067
+def export_lm_eval(records:list, tok, out_dir:str|Path, task:str|None=None, template:str='chat', system:str=SYSTEM_PROMPT,
+                   max_len:int=512) -> Path:
+    "Write an lm-evaluation-harness task (`<task>.yaml` + `<task>.jsonl`) scoring `records` with our prompts and continuations; returns the YAML."
+    import yaml
+    if not records: raise DataError("export_lm_eval: no records")
+    dataset, kind = dataset_task(records)
+    task = task or ('med_llm_ft_' + re.sub(r'[^a-z0-9]+', '_', f"{dataset}_{'mcq' if records[0].options else 'decision'}".lower()))
+    parts = template_parts(tok, template, system)
+    lead = _lead(dataclasses.replace(records[0], answer=records[0].labels[0]), tok, template, system, parts)
+    docs = []
+    for r in records:
+        conts = [lead + _continuation(r, l) for l in r.labels]
+        longest = max(len(tok(c, add_special_tokens=False)['input_ids']) for c in conts)
+        prompt = fit_prompt(r, tok, template, system, max_len - longest, parts)[0]  # the abstract cut as `score_labels` cuts it
+        docs.append({'id': r.id, 'prompt': prompt, 'choices': conts, 'gold': list(r.labels).index(r.answer) if r.answer in r.labels else -1})
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    data = out / f'{task}.jsonl'
+    data.write_text(''.join(json.dumps(d) + '\n' for d in docs))
+    spec = {'task': task, 'dataset_path': 'json', 'dataset_kwargs': {'data_files': {'test': str(data.resolve())}}, 'test_split': 'test',
+            'output_type': 'multiple_choice', 'doc_to_text': '{{prompt}}', 'doc_to_choice': 'choices', 'doc_to_target': 'gold',
+            'target_delimiter': '', 'metric_list': [{'metric': 'acc', 'aggregation': 'mean', 'higher_is_better': True}],
+            'metadata': {'version': 1.0, 'dataset': dataset, 'task': kind, 'template': template, 'max_len': max_len, 'n': len(docs)}}
+    y = out / f'{task}.yaml'
+    y.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return y
+
+# %% ../nbs/03_eval.ipynb #c070
 def select_split(recs:list, split:str='official', test_size:float=0.1, seed:int=0) -> list:
     "The records of a named split: 'official' (test), 'official-valid', 'valid' (stratified), 'train', or 'all'."
     if split == 'all': return list(recs)
@@ -595,7 +638,7 @@ def _summary(r):
                              **({'rougeL': round(g['rouge']['rougeL_fmeasure'], 4), 'bertscore_f1': round(g['bertscore']['f1'], 4)} if g['rouge'] else {})}
     return s
 
-# %% ../nbs/03_eval.ipynb #c064
+# %% ../nbs/03_eval.ipynb #c071
 def cli_eval(argv:list|None=None) -> dict:
     "`med-llm-ft eval`: score a model, an adapter, or a base model against its adapter, and write the report."
     import argparse
@@ -621,6 +664,7 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--n-boot', type=int, default=1000); ap.add_argument('--device', default=None)
     ap.add_argument('--bits', type=int, default=0, choices=[0, 4, 8], help='load the base model quantized (as in QLoRA training)')
     ap.add_argument('--out', default='outputs/eval')
+    ap.add_argument('--export-lm-eval', default=None, metavar='DIR', help='write the selected questions as an lm-evaluation-harness task into DIR, and stop')
     a = ap.parse_args(argv)
     recs = select_split(load_records(a.data or sample_path(), a.config), a.split, a.test_size, a.seed)
     if a.limit: recs = subset(recs, a.limit, a.seed)[:a.limit]  # stratified; rounding can give one per label more
@@ -629,6 +673,11 @@ def cli_eval(argv:list|None=None) -> dict:
         out = {k: m[k] for k in ('n', 'accuracy', 'macro_f1', 'pred_dist')}
         print(json.dumps(out)); return out
     if a.base_vs_ft and not a.adapter: raise DataError("--base-vs-ft needs --adapter")
+    if a.export_lm_eval:
+        y = export_lm_eval(recs, load_tokenizer(a.model or (adapter_base(a.adapter) if a.adapter else None) or DEFAULT_MODEL), a.export_lm_eval,
+                           template=a.template, max_len=a.max_len)
+        print(f"wrote {y} and its JSONL: lm_eval --model hf --model_args pretrained=MODEL --include_path {a.export_lm_eval} --tasks {y.stem}")
+        return {'lm_eval_task': str(y), 'n': len(recs)}
     model_name = a.model or (adapter_base(a.adapter) if a.adapter else None) or DEFAULT_MODEL
     cal = a.calibrate
     if cal and cal != 'content_free':
