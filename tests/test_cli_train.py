@@ -92,7 +92,7 @@ def test_distill_recipe_runs_on_cpu(cli, tiny, tmp_path):
 
 @pytest.mark.parametrize('recipe,teacher,bias_metric,saved,copies', [
     ('smollm2-pubmedqa-distill-cv10', 'distill_cv10_h200/teacher', 'macro_f1', ['epochs: 6', 'distill_temp: 2.0', 'augment: 0'], 0),
-    ('smollm2-pubmedqa-distill-aug-cv10', 'augment_s8_h200/teacher', 'accuracy', ['epochs: 2', 'distill_temp: 2.0', 'augment: 8'], 8)])
+    ('smollm2-pubmedqa-distill-aug-cv10', 'augment_h200/teacher', 'accuracy', ['epochs: 2', 'distill_temp: 2.0', 'augment: 8'], 8)])
 def test_distill_recipes_from_the_committed_teachers(cli, tiny, tmp_path, recipe, teacher, bias_metric, saved, copies):
     "SmolLM2's ten-fold recipes on the PubMedQA files, taught by a committed teacher folder (with its copies' scores where the recipe learns copies)."
     from med_llm_ft.data import find_pubmedqa

@@ -4,9 +4,9 @@ Label scoring with 95% bootstrap intervals and McNemar's test, greedy generation
 BERTScore on the long answers, confusion matrices, per-class bars and the official-format predictions file: a thin wrapper
 around `med-llm-ft eval --base-vs-ft` with GPU-sized defaults.
 
-    python gpu/eval_report.py --adapter runs/smollm2/adapter                       # base model read from the adapter
-    python gpu/eval_report.py --model smollm2-135m --adapter A --gen-limit 100 --out outputs/eval_report
-    python gpu/eval_report.py --model X --adapter A --limit 8 --gen-limit 2 --max-new-tokens 16   # a CPU check
+    python experiments/base-vs-finetuned-smollm2/eval_report.py --adapter runs/smollm2/adapter                       # base model read from the adapter
+    python experiments/base-vs-finetuned-smollm2/eval_report.py --model smollm2-135m --adapter A --gen-limit 100 --out outputs/eval_report
+    python experiments/base-vs-finetuned-smollm2/eval_report.py --model X --adapter A --limit 8 --gen-limit 2 --max-new-tokens 16   # a CPU check
 
 Prints one JSON line (the figures; the report itself is in --out).
 """

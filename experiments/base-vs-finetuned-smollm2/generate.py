@@ -3,7 +3,7 @@
 The GPU machine has no ROUGE/BERTScore packages and no encoder weights, so this writes the texts (one JSON file) and
 `med_llm_ft.evaluation` scores them anywhere afterwards (rouge_scores, bertscore, parse_decisions).
 
-    python gpu/generate.py --model /tmp/models/smol.gguf --adapter RUN/adapter --data DIR --out $OUT/generations.json
+    python experiments/base-vs-finetuned-smollm2/generate.py --model /tmp/models/smol.gguf --adapter RUN/adapter --data DIR --out $OUT/generations.json
 """
 import argparse, json, sys, time
 from pathlib import Path

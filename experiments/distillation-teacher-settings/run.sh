@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU job of session 5 (one H200): distillation from Qwen2.5-Coder-1.5B into SmolLM2-135M and Gemma-3-270m.
+# The GPU job (one H200): distillation from Qwen2.5-Coder-1.5B into SmolLM2-135M and Gemma-3-270m.
 #   1. The teacher, qwen2.5-coder-1.5b-pubmedqa-cv10: ten fold models (three processes into one folder), so that every
 #      non-test question has a held-out label distribution; then its one command, which reuses the folds and scores the test split.
 #   2. The students, each as its recipe's one command with the base model scored, the teacher's fold scores copied into
@@ -7,11 +7,11 @@
 #      SmolLM2 (smollm2-pubmedqa-distill-cv5, five folds): distill_alpha 0.5 (the recipe as written), 1.0, 1.0 with
 #      distill_temp 2, 1.0 with 6 epochs. Gemma (gemma3-270m-pubmedqa-cv3 with the teacher, three folds): distill_alpha 0.5.
 # Selection, fixed before the run: a variant replaces its model's recipe (smollm2-pubmedqa-cv5: out-of-fold macro-F1 0.4496;
-# gemma3-270m-pubmedqa-cv3: 0.4301; both from gpu/session8.sh, same folds) only if its out-of-fold macro-F1 (with the bias
+# gemma3-270m-pubmedqa-cv3: 0.4301; both from experiments/recipe-per-model/run_small_models.sh, same folds) only if its out-of-fold macro-F1 (with the bias
 # as train_folds chooses it) is higher by more than 0.01; among those, the highest. The test split is only reported.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 R=/tmp/res; mkdir -p $R
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; TO=${TO:-1500}; EXTRA=${EXTRA:-}; TEXTRA=${TEXTRA:-}; TSET=${TSET:-}

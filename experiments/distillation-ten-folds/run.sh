@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# The GPU job of session 6 (one H200): distillation into SmolLM2 on all ten folds with six epochs, and into Gemma-3-270m.
-#   1. The teacher, qwen2.5-coder-1.5b-pubmedqa-cv10, as in gpu/session10.sh (ten fold models in three processes, then its one command).
-#      Its fold scores come back (res/scores/) and are kept in bench/results/, so a later run can distil without training it again.
+# The GPU job (one H200): distillation into SmolLM2 on all ten folds with six epochs, and into Gemma-3-270m.
+#   1. The teacher, qwen2.5-coder-1.5b-pubmedqa-cv10, as in experiments/distillation-teacher-settings/run.sh (ten fold models in three processes, then its one command).
+#      Its fold scores come back (res/scores/) and are kept in the experiment's results/, so a later run can distil without training it again.
 #   2. The students, each as its recipe's one command with the base model scored, the teacher's folds copied into output_dir/teacher:
-#      s10_ep6: smollm2-pubmedqa-distill (alpha 1, temperature 2) on all ten folds with epochs=6 (five processes of two folds first);
+#      smol_ep6: smollm2-pubmedqa-distill (alpha 1, temperature 2) on all ten folds with epochs=6 (five processes of two folds first);
 #      g_a10_t2: gemma3-270m-pubmedqa-cv3 with the same teacher settings (distill_from the cv10 recipe, alpha 1, temperature 2), one process.
 #      Then the same command again with bias_metric=accuracy: the same folds, the bias fitted and chosen by out-of-fold accuracy.
 # Selection, fixed before the run (the test split is only reported):
-#   SmolLM2: s10_ep6 replaces smollm2-pubmedqa-distill-cv5 (out-of-fold accuracy 0.588, macro-F1 0.4874; gpu/session10.sh) only if its
+#   SmolLM2: smol_ep6 replaces smollm2-pubmedqa-distill-cv5 (out-of-fold accuracy 0.588, macro-F1 0.4874; experiments/distillation-teacher-settings/run.sh) only if its
 #     out-of-fold accuracy is higher by more than 0.01 with out-of-fold macro-F1 at least 0.45 (issue 8's floor); of its two bias
 #     objectives, the one with the higher out-of-fold accuracy among those meeting the floor (a tie goes to macro_f1, the default).
-#   Gemma: g_a10_t2 replaces gemma3-270m-pubmedqa-cv3 (out-of-fold macro-F1 0.4301; gpu/session8.sh, same folds) only if its
+#   Gemma: g_a10_t2 replaces gemma3-270m-pubmedqa-cv3 (out-of-fold macro-F1 0.4301; experiments/recipe-per-model/run_small_models.sh, same folds) only if its
 #     out-of-fold macro-F1 (bias_metric macro_f1) is higher by more than 0.01.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 R=/tmp/res; mkdir -p $R/scores
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
@@ -40,7 +40,7 @@ student() {  # name recipe model folds-parts sets...: the parts first (one proce
   cp $out/metrics.json $R/st_${n}_acc_metrics.json
   for f in $out/fold*/scores.json; do cp $f $R/scores/st_${n}_$(basename $(dirname $f))_scores.json; done
 }
-student s10_ep6 smollm2-pubmedqa-distill $SMOL "0,1;2,3;4,5;6,7;8,9" --set folds=0,1,2,3,4,5,6,7,8,9 --set epochs=6 &
+student smol_ep6 smollm2-pubmedqa-distill $SMOL "0,1;2,3;4,5;6,7;8,9" --set folds=0,1,2,3,4,5,6,7,8,9 --set epochs=6 &
 student g_a10_t2 gemma3-270m-pubmedqa-cv3 $GEM "0,1,2" --set distill_from=qwen2.5-coder-1.5b-pubmedqa-cv10 --set distill_alpha=1.0 --set distill_temp=2 &
 wait
 log "done"; touch $R/DONE

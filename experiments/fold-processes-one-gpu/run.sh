@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# How many fold processes to run at once on one GPU (session 9, one H200, the device time left after gpu/session16.sh).
-#   The ten-fold recipes train their folds in parallel processes on one GPU (five processes of two folds in gpu/session11-16.sh).
+# How many fold processes to run at once on one GPU (one H200, the device time left after experiments/perturbed-copies-two-epochs/run.sh).
+#   The ten-fold recipes train their folds in parallel processes on one GPU (five processes of two folds in the scripts of experiments/distillation-ten-folds to experiments/perturbed-copies-two-epochs).
 #   Here the student of smollm2-pubmedqa-distill-aug-cv10 (committed teacher folder, no teacher trained) runs as 1, 5 and 10 processes
 #   at once, each its own output folder with folds 0,1 and max_steps=$STEPS; each process is stopped once its fold 0 is saved.
 #   From each fold0/scores.json: train_s and train_tokens. Aggregate tokens/s = the processes' tokens / the longest train_s.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
 R=/tmp/res; mkdir -p $R
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; STEPS=${STEPS:-60}; NS=${NS:-1 5 10}; EXTRA=${EXTRA:-}
-SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-$PWD/bench/results/augment_s8_h200/teacher}
+SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-$experiments/perturbed-copies/results/augment_h200/teacher}
 log "start; $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null); models: $(ls /tmp/models 2>/dev/null | tr '\n' ' ')"
 python3 -c "from med_llm_ft.data import resolve_model; print(resolve_model('$SMOL'))" >> $R/convert.log 2>&1
 ( while [ ! -f $R/DONE ]; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> $R/gpu.csv 2>/dev/null; sleep 5; done ) &

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# The GPU job of session 8 (one H200): distillation with perturbed copies of the training questions.
+# The GPU job (one H200): distillation with perturbed copies of the training questions.
 #   Each fold model of the student sees 450 questions and learns one teacher distribution per question; on its held-out fold it agrees
 #   with the teacher on 0.640 of the questions. More (text, teacher distribution) pairs per question is the lever tried here.
-#   1. The teacher, qwen2.5-coder-1.5b-pubmedqa-cv10 as in gpu/session11.sh (ten fold models in three processes, then its one command),
+#   1. The teacher, qwen2.5-coder-1.5b-pubmedqa-cv10 as in experiments/distillation-ten-folds/run.sh (ten fold models in three processes, then its one command),
 #      with score_copies=8: each fold model also scores eight perturbed copies (augment_drop 0.3: each context sentence left out with
-#      probability 0.3) of each of its held-out questions. Its fold scores come back and are kept in bench/results/.
+#      probability 0.3) of each of its held-out questions. Its fold scores come back and are kept in the experiment's results/.
 #   2. The student aug8: smollm2-pubmedqa-distill-cv10 (alpha 1, temperature 2) with augment=8 and epochs=1 (each question's nine
 #      versions once; 1.5x the recipe's steps), distilled from that teacher: five processes of two folds, the one command (reuses them;
 #      scores the base model), then the same with bias_metric=accuracy.
 # Selection, fixed before the run (the test split is only reported):
-#   Reference: the recipe smollm2-pubmedqa-distill-cv10 (s10_ep6, gpu/session11.sh): out-of-fold accuracy 0.634, macro-F1 0.511, ten folds.
+#   Reference: the recipe smollm2-pubmedqa-distill-cv10 (smol_ep6, experiments/distillation-ten-folds/run.sh): out-of-fold accuracy 0.634, macro-F1 0.511, ten folds.
 #   Of aug8's two bias objectives, the one with the higher out-of-fold accuracy among those with macro-F1 >= 0.45 counts (a tie goes to
 #   macro_f1). It becomes the recipe smollm2-pubmedqa-distill-aug-cv10 (with that bias_metric) only if that accuracy beats 0.634 by more
 #   than 0.02. Otherwise the recipes stay as they are.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
 R=/tmp/res; mkdir -p $R/scores
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }

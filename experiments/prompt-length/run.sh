@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The second GPU job of session 4 (one H200): the prompt length. At max_len 512, 94 of the 500 non-test questions lose the
+# The second GPU job (one H200): the prompt length. At max_len 512, 94 of the 500 non-test questions lose the
 # start of their abstract in training (the long answer shares the budget; the end, with the results, is kept) and 48 test
-# prompts are cut when scoring. max_len 1024 cuts none. On folds 0-2, beside the recipes and the ideas of gpu/session8.sh
+# prompts are cut when scoring. max_len 1024 cuts none. On folds 0-2, beside the recipes and the ideas of experiments/recipe-per-model/run_small_models.sh
 # (their fold scores carried over in .device/base/prev and reused, their settings being the same):
 #   SmolLM2: max_len 1024, and six epochs with max_len 1024;  Gemma: max_len 1024, and the plain prompt with max_len 1024.
 # Each report selects on the folds only; where a new variant wins, its recipe runs as one command with it (--set), base scored.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 R=/tmp/res; mkdir -p $R
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; EXTRA=${EXTRA:-}; ONE_EXTRA=${ONE_EXTRA:-}; TO=${TO:-1500}
@@ -17,8 +17,8 @@ for f in ${PREV:-.device/base/prev}/dr_*_scores.json; do  # dr_smol_R_fold0_scor
   [ -f "$f" ] || continue; IFS=_ read -r a m v k _ <<< "$(basename $f)"; mkdir -p /tmp/${a}_$m/$v/$k; cp $f /tmp/${a}_$m/$v/$k/scores.json
 done
 for m in $GEM $SMOL; do python3 -c "from med_llm_ft.data import resolve_model; print(resolve_model('$m'))" >> $R/convert.log 2>&1 & done; wait
-G="timeout $TO python3 gpu/decision_recipes.py --model $GEM --data $DATA --recipe gemma3-270m-pubmedqa --folds 0,1,2 --out /tmp/dr_gem --no-base $EXTRA"
-S="timeout $TO python3 gpu/decision_recipes.py --model $SMOL --data $DATA --recipe smollm2-pubmedqa --folds 0,1,2 --out /tmp/dr_smol --no-base $EXTRA"
+G="timeout $TO python3 experiments/smollm2-decision-recipe/decision_recipes.py --model $GEM --data $DATA --recipe gemma3-270m-pubmedqa --folds 0,1,2 --out /tmp/dr_gem --no-base $EXTRA"
+S="timeout $TO python3 experiments/smollm2-decision-recipe/decision_recipes.py --model $SMOL --data $DATA --recipe smollm2-pubmedqa --folds 0,1,2 --out /tmp/dr_smol --no-base $EXTRA"
 GV=("ml1024:max_len=1024" "plain_ml1024:template=plain,max_len=1024")
 SV=("ml1024:max_len=1024" "ep6_ml1024:epochs=6,max_len=1024")
 GOLD=("R:" "plain:template=plain" "nobal:balance=false" "full:method=full,lr=5e-5")

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The second GPU job of this session, on one H200 (start it with setsid; gpu/wait.sh collects /tmp/res):
+# A second GPU job, on one H200 (start it with setsid; tools/gpu/wait.sh collects /tmp/res):
 #   1. vLLM against HF generate on the 500 test prompts, alone on the GPU (issue 6; the first try failed: fork after CUDA)
 #   2. then together (timings of these are not reported): Qwen2.5-Coder-0.5B with the eager-attention variant E on official
 #      folds 0-2 and the 3-fold report; the named recipe qwen2.5-coder-1.5b-pubmedqa as one `med-llm-ft train` command;
 #      SmolLM2 trained in float16 with 4-bit weights for 30 steps (the T4 code path: fp16 autocast, loss scaler, fp32 adapters)
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 R=/tmp/res; mkdir -p $R
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=/tmp/shared/data/pubmedqa
@@ -24,7 +24,7 @@ PYTHONPATH=/tmp/vsite:$PYTHONPATH timeout 480 python3 bench/bench_vllm.py --mode
 log "vllm bench rc=$?"
 wait $CONV
 log "phase 2"
-Q="timeout 540 python3 gpu/decision_recipes.py --model /tmp/models/q05.gguf --data $DATA --set lr=1e-4 --out /tmp/dr_q05"
+Q="timeout 540 python3 experiments/smollm2-decision-recipe/decision_recipes.py --model /tmp/models/q05.gguf --data $DATA --set lr=1e-4 --out /tmp/dr_q05"
 VE="E:decision_weight=10,balance=true,attn_implementation=eager"
 for k in 0 1 2; do ($Q --folds $k --variant "$VE" --only-train > $R/q05_f$k.out 2> $R/q05_f$k.err; log "q05 fold $k rc=$?") & done
 (timeout 540 python3 -m med_llm_ft.cli train --recipe qwen2.5-coder-1.5b-pubmedqa --model /tmp/models/q15.gguf --data $DATA \

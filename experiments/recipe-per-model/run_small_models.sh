@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The GPU job of session 4 (one H200), all at once (tokens/s of these are not reported):
+# The GPU job (one H200), all at once (tokens/s of these are not reported):
 #   1. the two small models' recipes as one command each, with the base model scored: smollm2-pubmedqa-cv5 (the five-fold
 #      SmolLM2 result of 'Learning the decision') and gemma3-270m-pubmedqa-cv3 (Gemma at lr 4e-4, chosen on folds 0-2)
 #   2. beside them, three more ideas per model on folds 0-2, trained into the same output folders: the plain prompt (no chat
 #      template; Gemma-3-270m is a base model), and per model two others. Each report then selects on the folds among the
 #      recipe (variant R, its folds 0-2 reused from step 1: same settings) and the ideas; the test split is only reported.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 R=/tmp/res; mkdir -p $R
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; EXTRA=${EXTRA:-}; ONE_EXTRA=${ONE_EXTRA:-}; TO=${TO:-1500}
@@ -18,8 +18,8 @@ one() {  # name recipe model out: the recipe as one command, with the base model
   timeout $TO python3 -m med_llm_ft.cli train --recipe $2 --model $3 --data $DATA --set eval_base=true --output_dir $4 $ONE_EXTRA > $R/$1.json 2> $R/$1.err
   log "$1 rc=$?"; cp $4/metrics.json $R/$1_metrics.json; cp $4/ensemble.json $R/$1_ensemble.json; cp $4/config.yaml $R/$1_config.yaml
 }
-G="timeout $TO python3 gpu/decision_recipes.py --model $GEM --data $DATA --recipe gemma3-270m-pubmedqa --folds 0,1,2 --out /tmp/dr_gem --no-base $EXTRA"
-S="timeout $TO python3 gpu/decision_recipes.py --model $SMOL --data $DATA --recipe smollm2-pubmedqa --folds 0,1,2 --out /tmp/dr_smol --no-base $EXTRA"
+G="timeout $TO python3 experiments/smollm2-decision-recipe/decision_recipes.py --model $GEM --data $DATA --recipe gemma3-270m-pubmedqa --folds 0,1,2 --out /tmp/dr_gem --no-base $EXTRA"
+S="timeout $TO python3 experiments/smollm2-decision-recipe/decision_recipes.py --model $SMOL --data $DATA --recipe smollm2-pubmedqa --folds 0,1,2 --out /tmp/dr_smol --no-base $EXTRA"
 GV=("plain:template=plain" "nobal:balance=false" "full:method=full,lr=5e-5")
 SV=("plain:template=plain" "ep6:epochs=6" "r64:lora_r=64,lora_alpha=128")
 one smol_cv5 smollm2-pubmedqa-cv5 $SMOL /tmp/dr_smol/R &

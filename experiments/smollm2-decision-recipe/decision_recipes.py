@@ -8,11 +8,11 @@ macro-F1 is the selection. The test split is only reported: the selected variant
 its bias), with 95% bootstrap intervals and McNemar's test against the base model. Prints one JSON line and writes
 results.json under --out; the selected variant run alone is `med-llm-ft train --recipe R --folds ... --set KEY=VALUE ...`.
 
-    python gpu/decision_recipes.py --model /tmp/models/smol.gguf --data .device/base/shared/data/pubmedqa \
+    python experiments/smollm2-decision-recipe/decision_recipes.py --model /tmp/models/smol.gguf --data .device/base/shared/data/pubmedqa \
         --folds 0,1,2,3,4 --variant plain: --variant dw10:decision_weight=10 --variant dw10_bal:decision_weight=10,balance=true
     # folds of one variant in parallel jobs, then the report (every fold is cached in OUT/VARIANT/foldK/scores.json):
-    python gpu/decision_recipes.py ... --folds 3 --variant a:lr=1e-4 --only-train
-    python gpu/decision_recipes.py --model tiny --data ../shared/data/pubmedqa --limit 12 --folds 0,1 --set max_steps=2 --variant a:   # CPU check
+    python experiments/smollm2-decision-recipe/decision_recipes.py ... --folds 3 --variant a:lr=1e-4 --only-train
+    python experiments/smollm2-decision-recipe/decision_recipes.py --model tiny --data ../shared/data/pubmedqa --limit 12 --folds 0,1 --set max_steps=2 --variant a:   # CPU check
 """
 import argparse, dataclasses, json, sys, time
 from pathlib import Path

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Prepared in session 10 (dry-run on CPU there), run in session 11: SmolLM2's recipe trained a third time (about 13 minutes on one H200).
+# Prepared and dry-run on CPU first, then run: SmolLM2's recipe trained a third time (about 13 minutes on one H200).
 #   smollm2-pubmedqa-distill-aug-cv10 unchanged but for seed=2 (from the committed teacher folder, as its two earlier runs), ten processes of
 #   one fold each, then the one command, which reuses them. No copies are scored (tta=0, the recipe's own).
-# It measures the recipe's seed-to-seed spread, with seed 0 (gpu/session16.sh) and seed 1 (gpu/session17.sh); the test split only reported.
+# It measures the recipe's seed-to-seed spread, with seed 0 (experiments/perturbed-copies-two-epochs/run.sh) and seed 1 (experiments/macro-f1-floor/run.sh); the test split only reported.
 #
-# Rule, fixed in session 11 before this run (the test figures of seeds 0 and 1 have been seen; those of seed 2 and of every ensemble of
+# Rule, fixed before this run (the test figures of seeds 0 and 1 have been seen; those of seed 2 and of every ensemble of
 # seeds have not):
-#   Candidate: the seed ensemble `seeds=3`: the recipe's ten folds trained with seeds 0, 1 and 2 (bench/results/augment_e2_s9_h200/aug8e2,
-#   bench/results/floor_s10_h200/s1, this run; the same settings but the seed), each fold's label log-probabilities the mean of its three
+#   Candidate: the seed ensemble `seeds=3`: the recipe's ten folds trained with seeds 0, 1 and 2 (experiments/perturbed-copies-two-epochs/results/augment_e2_h200/aug8e2,
+#   experiments/macro-f1-floor/results/floor_h200/seed1, this run; the same settings but the seed), each fold's label log-probabilities the mean of its three
 #   models' (log-softmax), then the recipe's own combination: tta=0, label bias chosen for accuracy, cross-fitted on the folds.
 #   It becomes the recipe for SmolLM2 (a named recipe with seeds=3) if its out-of-fold accuracy >= 0.65 and macro-F1 >= 0.45 (the goal's
 #   levels, on the held-out folds) and neither is below the mean of the three single seeds' out-of-fold figures. Otherwise the recipe stays.
@@ -15,8 +15,8 @@
 #   averaged); if not, on the single seeds: met only if all three meet both levels.
 #   Reported only: seed 2 alone, the three two-seed ensembles.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/job.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/job.sh
 n=s2; out=/tmp/st_$n
 S="timeout $TO python3 -m med_llm_ft.cli train --recipe smollm2-pubmedqa-distill-aug-cv10 --model $SMOL --data $DATA --output_dir $out
    --set distill_from=$TEACH --set seed=2 $EXTRA"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Session 11, after gpu/session18.sh: SmolLM2's recipe trained a fourth time (seed=3; otherwise as gpu/session18.sh), a measurement only.
-# Nothing is selected by this run and nothing is judged by it: session18.sh's rule was applied before this run was written (the seed
+# After experiments/smollm2-seeds/run.sh: SmolLM2's recipe trained a fourth time (seed=3; otherwise as experiments/smollm2-seeds/run.sh), a measurement only.
+# Nothing is selected by this run and nothing is judged by it: run.sh's rule was applied before this run was written (the seed
 #   ensemble was not adopted; the goal judged on seeds 0, 1 and 2). Seed 3's figures add a fourth point to the recipe's seed-to-seed spread.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/job.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/job.sh
 n=s3; out=/tmp/st_$n
 S="timeout $TO python3 -m med_llm_ft.cli train --recipe smollm2-pubmedqa-distill-aug-cv10 --model $SMOL --data $DATA --output_dir $out
    --set distill_from=$TEACH --set seed=3 $EXTRA"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU job of session 7 (one H200): three changes to the distilled SmolLM2 recipe, each on official folds 0-4, taught by the
-# committed teacher folder (bench/results/distill_cv10_h200/teacher: Qwen2.5-Coder-1.5B's ten out-of-fold score files; no teacher trained).
+# The GPU job (one H200): three changes to the distilled SmolLM2 recipe, each on official folds 0-4, taught by the
+# committed teacher folder (experiments/distillation-ten-folds/results/distill_cv10_h200/teacher: Qwen2.5-Coder-1.5B's ten out-of-fold score files; no teacher trained).
 #   Common: smollm2-pubmedqa-distill-cv10 (alpha 1, temperature 2, six epochs) with folds=0,1,2,3,4, as its one command, plus
 #     qfirst: template=chat-qfirst (the question also before the abstract, so the model reads the abstract knowing what is asked)
 #     ml768:  max_len=768 (at 512, 17% of the training examples lose the start of their abstract; at 768, 0.6%)
@@ -8,19 +8,19 @@
 #   Each: two processes (folds 0,1,2 / 3,4), then the one command (reuses them; scores the base model too), then the same with
 #   bias_metric=accuracy (the same folds, the bias refitted).
 # Selection, fixed before the run (the test split is only reported):
-#   The reference is the committed s10_ep6 run restricted to folds 0-4 (bench/results/distill_cv10_h200/s10_ep6/fold0..4), combined the
+#   The reference is the committed smol_ep6 run restricted to folds 0-4 (experiments/distillation-ten-folds/results/distill_cv10_h200/smol_ep6/fold0..4), combined the
 #   same way: out-of-fold accuracy 0.620, macro-F1 0.4747 (bias_metric=accuracy: no bias; macro_f1's bias gives 0.576 / 0.4891).
 #   For each variant, of its two bias objectives the one with the higher out-of-fold accuracy among those with macro-F1 >= 0.45 counts
 #   (a tie goes to macro_f1). A variant is selected only if that accuracy beats 0.620 by more than 0.02; the highest wins, and becomes
 #   the recipe smollm2-pubmedqa-distill-<name> (folds 0-4, the run's settings). Otherwise the recipes stay as they are.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
 R=/tmp/res; mkdir -p $R/scores
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; TO=${TO:-1500}; EXTRA=${EXTRA:-}
-SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-bench/results/distill_cv10_h200/teacher}
+SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-experiments/distillation-ten-folds/results/distill_cv10_h200/teacher}
 log "start; $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null); models: $(ls /tmp/models 2>/dev/null | tr '\n' ' ')"
 python3 -c "from med_llm_ft.data import resolve_model; print(resolve_model('$SMOL'))" >> $R/convert.log 2>&1
 ( while [ ! -f $R/DONE ]; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> $R/gpu.csv; sleep 15; done ) &

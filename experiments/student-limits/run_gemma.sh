@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# The third GPU job of session 7 (one H200, the last ~10 minutes of device time): two changes to gemma3-270m-pubmedqa-cv3 on its folds 0-2.
-#   g_a05_t1: distilled from the committed teacher folder (bench/results/distill_cv10_h200/teacher) with alpha 0.5, temperature 1
-#             (session 11's alpha 1, temperature 2 lowered its out-of-fold macro-F1 to 0.418)
+# The third GPU job (one H200, the last ~10 minutes of device time): two changes to gemma3-270m-pubmedqa-cv3 on its folds 0-2.
+#   g_a05_t1: distilled from the committed teacher folder (experiments/distillation-ten-folds/results/distill_cv10_h200/teacher) with alpha 0.5, temperature 1
+#             (the ten-fold run's alpha 1, temperature 2 lowered its out-of-fold macro-F1 to 0.418)
 #   g_ep6:    no teacher, six epochs (what raised SmolLM2's accuracy)
 #   Each: one process per fold, then the recipe's one command (reuses them; scores the base model), then bias_metric=accuracy.
 # Selection, fixed before the run (the test split is only reported): a variant replaces gemma3-270m-pubmedqa-cv3 (out-of-fold macro-F1
-#   0.4301; gpu/session8.sh, same folds) only if its out-of-fold macro-F1 (bias_metric macro_f1) is higher by more than 0.01; highest wins.
+#   0.4301; experiments/recipe-per-model/run_small_models.sh, same folds) only if its out-of-fold macro-F1 (bias_metric macro_f1) is higher by more than 0.01; highest wins.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
 R=/tmp/res; mkdir -p $R/scores
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; TO=${TO:-1500}; EXTRA=${EXTRA:-}
-GEM=${GEM:-/tmp/models/gem.gguf}; TEACH=${TEACH:-bench/results/distill_cv10_h200/teacher}
+GEM=${GEM:-/tmp/models/gem.gguf}; TEACH=${TEACH:-experiments/distillation-ten-folds/results/distill_cv10_h200/teacher}
 log "start; $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null); models: $(ls /tmp/models 2>/dev/null | tr '\n' ' ')"
 python3 -c "from med_llm_ft.data import resolve_model; print(resolve_model('$GEM'))" >> $R/convert.log 2>&1
 ( while [ ! -f $R/DONE ]; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> $R/gpu.csv 2>/dev/null; sleep 15; done ) &

@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# The second GPU job of session 7 (one H200), written after gpu/session12.sh: the three changes it measured on folds 0-4 together
+# The second GPU job (one H200), written after experiments/student-limits/run_each.sh: the three changes it measured on folds 0-4 together
 # (each alone raised out-of-fold accuracy by 0.008 to 0.020, none by more than the 0.02 its rule asked), on all ten official folds.
-#   smollm2-pubmedqa-distill-cv10 (alpha 1, temperature 2, six epochs; teacher: the committed folder bench/results/distill_cv10_h200/teacher)
+#   smollm2-pubmedqa-distill-cv10 (alpha 1, temperature 2, six epochs; teacher: the committed folder experiments/distillation-ten-folds/results/distill_cv10_h200/teacher)
 #   plus template=chat-qfirst, max_len=768, neftune_alpha=5: five processes of two folds, the one command (reuses them; scores the
 #   base model), then the same with bias_metric=accuracy.
 # Selection, fixed before the run (the test split is only reported):
-#   The reference is s10_ep6 (gpu/session11.sh, the recipe smollm2-pubmedqa-distill-cv10): out-of-fold accuracy 0.634, macro-F1 0.511 on
+#   The reference is smol_ep6 (experiments/distillation-ten-folds/run.sh, the recipe smollm2-pubmedqa-distill-cv10): out-of-fold accuracy 0.634, macro-F1 0.511 on
 #   all ten folds (no bias under either objective). Of the new run's two bias objectives, the one with the higher out-of-fold accuracy
 #   among those with macro-F1 >= 0.45 counts (a tie goes to macro_f1). It becomes the recipe smollm2-pubmedqa-distill2-cv10 (with that
 #   bias_metric) only if that accuracy beats 0.634 by more than 0.02. Otherwise the recipes stay as they are.
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
 R=/tmp/res; mkdir -p $R/scores
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; TO=${TO:-1500}; EXTRA=${EXTRA:-}
-SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-bench/results/distill_cv10_h200/teacher}
+SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-experiments/distillation-ten-folds/results/distill_cv10_h200/teacher}
 log "start; $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null); models: $(ls /tmp/models 2>/dev/null | tr '\n' ' ')"
 python3 -c "from med_llm_ft.data import resolve_model; print(resolve_model('$SMOL'))" >> $R/convert.log 2>&1
 ( while [ ! -f $R/DONE ]; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> $R/gpu.csv 2>/dev/null; sleep 15; done ) &

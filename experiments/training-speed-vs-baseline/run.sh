@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The GPU job of session 3, second machine (one H200; the first, two H200s, was handed back mid-run and its results lost):
+# The GPU job, second machine (one H200; the first, two H200s, was handed back mid-run and its results lost):
 #   1. alone on the GPU, the timed comparison of issue 3: bench/bench_train.py, the baseline recipe against the named recipe
 #      qwen2.5-coder-1.5b-pubmedqa on Qwen2.5-Coder-1.5B, same data and epochs
 #   2. then together (tokens/s of these are not reported): the three-fold ensemble recipe as one command
 #      (med-llm-ft train --recipe qwen2.5-coder-1.5b-pubmedqa-cv3), and Gemma-3-270m against the baseline recipe
 set -u
-cd "$(dirname "$0")/.."
-source gpu/setup.sh
+cd "$(dirname "$0")/../.."
+source tools/gpu/setup.sh
 R=/tmp/res; mkdir -p $R
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=/tmp/shared/data/pubmedqa; B=/tmp/shared/bench/baseline_recipe.py

@@ -1,9 +1,9 @@
 """The same QLoRA job under DeepSpeed ZeRO-3 on 1 and on N GPUs (the `deepspeed` launcher): per-GPU peak memory, tokens/s,
 scaling efficiency, and the test accuracy of each saved adapter, reloaded in a fresh process and scored on its own.
 
-    python gpu/zero3_scaling.py --gpus 1,2                      # SmolLM2-135M-Instruct in 4 bits, PubMedQA non-test 500, test 500
-    python gpu/zero3_scaling.py --gpus 1 && python gpu/zero3_scaling.py --gpus 2    # the same, one run per command
-    python gpu/zero3_scaling.py --tiny --gpus 1,2               # CPU check: tiny Llama, packaged sample, 2 processes over gloo
+    python experiments/zero3-two-gpus-smollm2/zero3_scaling.py --gpus 1,2                      # SmolLM2-135M-Instruct in 4 bits, PubMedQA non-test 500, test 500
+    python experiments/zero3-two-gpus-smollm2/zero3_scaling.py --gpus 1 && python experiments/zero3-two-gpus-smollm2/zero3_scaling.py --gpus 2    # the same, one run per command
+    python experiments/zero3-two-gpus-smollm2/zero3_scaling.py --tiny --gpus 1,2               # CPU check: tiny Llama, packaged sample, 2 processes over gloo
 
 Every run uses the same global batch (per-GPU batch = global / GPUs), so both runs take the same optimizer steps on the same
 data. Prints one JSON line per run (`out/gN/run.json`) and, once runs with 1 and N GPUs exist in `--out`, a summary line with

@@ -2,13 +2,13 @@
 # The start of a GPU job script (source it after `cd` to the repository root): the machine set up, the results folder $R with a
 # timeline (log), the SmolLM2 model converted once before processes share it, and the GPU sampled every 15 s until $R/DONE.
 #   DATA, SMOL, TEACH, TO (seconds per command) and EXTRA (more --set arguments) can be set from outside, e.g. for a CPU dry run:
-#   SMOL=/tmp/tiny DATA=../shared/data/pubmedqa EXTRA="--set max_steps=1 --set batch_size=2 --set limit=24" bash gpu/sessionN.sh
-source gpu/setup.sh
+#   SMOL=/tmp/tiny DATA=../shared/data/pubmedqa EXTRA="--set max_steps=1 --set batch_size=2 --set limit=24" bash experiments/QUESTION/run.sh
+source tools/gpu/setup.sh
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
 R=/tmp/res; mkdir -p $R/scores
 log() { echo "$(date +%T) $*" | tee -a $R/timeline.txt; }
 DATA=${DATA:-/tmp/shared/data/pubmedqa}; TO=${TO:-1500}; EXTRA=${EXTRA:-}
-SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-$PWD/bench/results/augment_s8_h200/teacher}
+SMOL=${SMOL:-/tmp/models/smol.gguf}; TEACH=${TEACH:-$experiments/perturbed-copies/results/augment_h200/teacher}
 log "start; $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null); models: $(ls /tmp/models 2>/dev/null | tr '\n' ' ')"
 python3 -c "from med_llm_ft.data import resolve_model; print(resolve_model('$SMOL'))" >> $R/convert.log 2>&1
 ( while [ ! -f $R/DONE ]; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> $R/gpu.csv 2>/dev/null; sleep 15; done ) &

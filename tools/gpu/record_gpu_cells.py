@@ -3,7 +3,7 @@
 `tools/run_nbs.py` skips these cells and CI never runs them; this is how their recorded outputs are made. Each `gpu` cell
 must be self-contained (its own imports). Other cells keep their outputs. Stops at the first error without writing.
 
-    python gpu/record_gpu_cells.py nbs/01_qlora.ipynb
+    python tools/gpu/record_gpu_cells.py nbs/01_qlora.ipynb
 """
 import sys, time
 from pathlib import Path

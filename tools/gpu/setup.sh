@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a lent GPU machine (no network): install the carried wheels and join the carried model chunks.
-# Source it at the start of every GPU command:  source gpu/setup.sh
+# Source it at the start of every GPU command:  source tools/gpu/setup.sh
 #   .device/base/whl/*.whl    wheels the machine's image lacks (trl, datasets, dill, multiprocess, gguf, a slim bitsandbytes)
 #   /tmp/chunks/NAME.NN  model chunks copied there by earlier calls (split -b 45m: a chunk and the working tree must fit in 64 MiB together), joined into /tmp/models/NAME.gguf
 if [ ! -f /tmp/site/.ok ] && ls .device/base/whl/*.whl >/dev/null 2>&1; then
