@@ -91,17 +91,22 @@ def test_distill_recipe_runs_on_cpu(cli, tiny, tmp_path):
     assert r.returncode == 1 and 'distill_alpha: must be in [0, 1], got 1.5' in r.stderr and not (tmp_path / 'bad').exists()
 
 
-@pytest.mark.parametrize('recipe,teacher,bias_metric,saved,copies', [
-    ('smollm2-pubmedqa-distill-cv10', 'distill_cv10_h200/teacher', 'macro_f1', ['epochs: 6', 'distill_temp: 2.0', 'augment: 0'], 0),
-    ('smollm2-pubmedqa-distill-aug-cv10', 'augment_s8_h200/teacher', 'accuracy', ['epochs: 2', 'distill_temp: 2.0', 'augment: 8'], 8)])
-def test_distill_recipes_from_the_committed_teachers(cli, tiny, tmp_path, recipe, teacher, bias_metric, saved, copies):
-    "SmolLM2's ten-fold recipes on the PubMedQA files, taught by a committed teacher folder (with its copies' scores where the recipe learns copies)."
+# A teacher folder as `train --folds` writes one: a tiny random Llama trained one step per official fold on the PubMedQA files, each
+# fold model's label scores for its held-out questions and eight perturbed copies of each (tests/fixtures/tiny_teacher/README.md).
+TINY_TEACHER = ROOT / 'tests/fixtures/tiny_teacher'
+
+
+@pytest.mark.parametrize('recipe,bias_metric,saved,copies', [
+    ('smollm2-pubmedqa-distill-cv10', 'macro_f1', ['epochs: 6', 'distill_temp: 2.0', 'augment: 0'], 0),
+    ('smollm2-pubmedqa-distill-aug-cv10', 'accuracy', ['epochs: 2', 'distill_temp: 2.0', 'augment: 8'], 8)])
+def test_distill_recipes_from_a_teacher_folder(cli, tiny, tmp_path, recipe, bias_metric, saved, copies):
+    "SmolLM2's ten-fold recipes on the PubMedQA files, taught by a teacher folder of fold scores (with its copies' scores where the recipe learns copies)."
     from med_llm_ft.data import find_pubmedqa
     from med_llm_ft.config import load_config
     from med_llm_ft.qlora import load_splits
     pq = find_pubmedqa()
     if pq is None: pytest.skip('no PubMedQA files here (../shared/data/pubmedqa or $PUBMEDQA_DIR)')
-    teacher, out = ROOT / 'bench/results' / teacher, tmp_path / 'run'
+    teacher, out = TINY_TEACHER, tmp_path / 'run'
     r = cli('train', '--recipe', recipe, '--model', tiny, '--data', pq, '--set', f'distill_from={teacher}',
             '--set', 'folds=0,1', '--set', 'limit=24', '--max-steps', '1', '--batch-size', '2', '--set', 'max_len=256',
             '--eval_accuracy', 'false', '--output_dir', out)

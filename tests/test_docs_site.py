@@ -28,8 +28,9 @@ NO_CHROMIUM = 'Chromium is not installed (Debian: apt-get update && apt-get inst
 # ---------------------------------------------------------------- what the site must show, from the sources
 
 def notebooks() -> list:
-    "The notebooks nbdev renders: nbs/**/*.ipynb outside folders starting with _ or . (nbdev's own rule)."
-    return sorted(p for p in NBS.rglob('*.ipynb') if not any(s.startswith(('_', '.')) for s in p.relative_to(NBS).parts))
+    "The notebooks nbdev renders: nbs/**/*.ipynb outside folders starting with _ or . (nbdev's own rule), through nbs/experiments (a link to ../experiments)."
+    from nbdev.clean import globtastic
+    return sorted(Path(p) for p in globtastic(NBS, file_glob='*.ipynb', skip_folder_re='^[_.]'))  # follows links, as nbdev does
 
 def page_of(nb:Path) -> str:
     "The page nbdev writes for a notebook: nbs/00_data.ipynb -> data.html (its `output-file`)."
@@ -221,6 +222,17 @@ def test_sidebar_and_search_list_every_page(pages, server):
     indexed = {e['href'].split('#')[0] for e in json.loads(urlopen(base + 'search.json', timeout=30).read())}
     if not want <= indexed: bad.append(f'search.json lacks {sorted(want - indexed)}')
     assert not bad, '\n'.join(bad)
+
+def test_experiments_page_lists_every_experiment(pages, server):
+    "The Experiments page links every experiment folder's notebook, and each experiment's page is there."
+    base, _ = server
+    url, dom, _ = pages[NBS/'experiments/index.ipynb']
+    links = {urljoin(url, a.attrs.get('href', '')).split('#')[0].removeprefix(base) for a in dom.first('main').all('a')}
+    folders = sorted(p.name for p in (ROOT/'experiments').iterdir() if p.is_dir() and not p.name.startswith(('_', '.')))
+    assert len(folders) >= 10, folders
+    want = {page_of(NBS/'experiments'/q/f'{q}.ipynb') for q in folders}
+    assert want <= links, f'the Experiments page ({url}) lacks links to {sorted(want - links)}'
+    assert want <= {page_of(nb) for nb in pages}, 'an experiment has no page'
 
 def test_api_reference_has_signatures(pages):
     "Every exported function and class has a show_doc entry: a heading with its name and a code block with its signature."

@@ -1,4 +1,4 @@
-"Fold ensembles from the command line, and gpu/decision_recipes.py (variant selection on the folds) on a tiny model on CPU."
+"Fold ensembles from the command line, and experiments/smollm2-decision-recipe/decision_recipes.py (variant selection on the folds) on a tiny model on CPU."
 import json, subprocess, sys
 import pytest
 from conftest import ROOT
@@ -42,7 +42,7 @@ def test_bad_folds_name_the_key(cli, tiny, tmp_path, folds, msg):
 
 
 def test_decision_recipes_selects_on_the_folds(tiny, tmp_path):
-    cmd = [sys.executable, str(ROOT / 'gpu/decision_recipes.py'), '--model', tiny, '--data', '', '--folds', '0,1', '--set', 'max_steps=1',
+    cmd = [sys.executable, str(ROOT / 'experiments/smollm2-decision-recipe/decision_recipes.py'), '--model', tiny, '--data', '', '--folds', '0,1', '--set', 'max_steps=1',
            '--set', 'max_len=128', '--set', 'batch_size=2', '--variant', 'a:lr=1e-3', '--variant', 'b:lr=1e-3,explain=false', '--out', str(tmp_path)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -54,7 +54,7 @@ def test_decision_recipes_selects_on_the_folds(tiny, tmp_path):
 
 
 def test_decision_recipes_refuses_folds_trained_otherwise(tiny, tmp_path):
-    cmd = [sys.executable, str(ROOT / 'gpu/decision_recipes.py'), '--model', tiny, '--data', '', '--folds', '0,1', '--set', 'max_steps=1',
+    cmd = [sys.executable, str(ROOT / 'experiments/smollm2-decision-recipe/decision_recipes.py'), '--model', tiny, '--data', '', '--folds', '0,1', '--set', 'max_steps=1',
            '--set', 'max_len=128', '--set', 'batch_size=2', '--out', str(tmp_path), '--only-train']
     r = subprocess.run(cmd + ['--variant', 'a:lr=1e-3'], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
