@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # The README's first command, run as a new user runs it: a copy of this checkout (the files git knows, as they are on
 # disk) in a temporary folder, a fresh virtual environment without this machine's packages (`python3 -m venv`, no
-# --system-site-packages: everything comes from the package index, torch included), then exactly the one command
-# line that README.md shows in the code block after the marker `<!-- first-command -->`, so the README and this
-# check cannot drift apart. Passes when the command exits 0, the demo's report says what it compared, and JupyterLab
-# (which the same command installs) starts and offers a Python kernel.
+# --system-site-packages: everything comes from the package index, torch included), then exactly the README's first
+# command: the one line of README.md's first code block, read from README.md here, so the two cannot drift apart.
+# Passes when the command exits 0, the demo's report says what it compared, and JupyterLab (which the same command
+# installs) starts and offers a Python kernel.
 # MED_LLM_FT_README_CHECK_DIR keeps the copy, the venv and the outputs in that folder (default: a temporary one, removed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmd=$(awk '/<!-- first-command -->/ {m=1; next} m && /^```/ {if (b) exit; b=1; next} b {print}' README.md)
-[ "$(printf '%s\n' "$cmd" | grep -c .)" -eq 1 ] || { echo "readme_check: README.md must show exactly one command line after <!-- first-command -->, found: '$cmd'"; exit 1; }
+cmd=$(awk '/^```/ {if (b) exit; b=1; next} b {print}' README.md)
+[ "$(printf '%s\n' "$cmd" | grep -c .)" -eq 1 ] && [[ "$cmd" == *"med-llm-ft demo"* ]] ||
+  { echo "readme_check: README.md's first code block must be one command line that runs the demo, found: '$cmd'"; exit 1; }
 if [ -n "${MED_LLM_FT_README_CHECK_DIR:-}" ]; then work="$MED_LLM_FT_README_CHECK_DIR"; rm -rf "$work"; mkdir -p "$work"
 else work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; fi
 mkdir "$work/src"
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do if [ -e "$f" ]; then printf '%s\0' "$f"; fi; done \
   | tar --null -T - -cf - | tar -xf - -C "$work/src"
 python3 -m venv "$work/venv"
 echo "readme_check: in $work/src, a fresh venv ($work/venv), running: $cmd"
