@@ -39,8 +39,9 @@ print(f"readme_check: the demo compared {c['base']} with {c['fine_tuned']} on {c
 EOF
 # JupyterLab from the same install: start it on a free port, ask for its kernels, stop it
 port=$(env -u PYTHONPATH "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+root=(); [ "$(id -u)" = 0 ] && root=(--allow-root)  # CI's machine runs as root, which jupyter refuses without this
 (cd "$work/src" && exec env -u PYTHONPATH PATH="$work/venv/bin:$PATH" jupyter lab --no-browser --port "$port" --ServerApp.token=check \
-   --ServerApp.root_dir=nbs > "$work/jupyter.log" 2>&1) & jpid=$!
+   --ServerApp.root_dir=nbs "${root[@]}" > "$work/jupyter.log" 2>&1) & jpid=$!
 ok=
 for _ in $(seq 60); do
   if curl -fs "http://127.0.0.1:$port/api/kernelspecs?token=check" | grep -q '"python3"'; then ok=1; break; fi; sleep 1
