@@ -8,7 +8,7 @@ import importlib, json, os, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'usage', 'main', 'run', 'train_parser', 'cli_train', 'demo']
+__all__ = ['COMMANDS', 'usage', 'main', 'run', 'train_parser', 'cli_train', 'demo_verdict', 'demo']
 
 # %% ../nbs/05_cli.ipynb #c006
 COMMANDS = {
@@ -101,33 +101,59 @@ def cli_train(argv:list|None=None) -> dict:
     if int(os.environ.get('RANK', 0)) == 0: print(json.dumps(res, default=str))  # one line per job, not per process
     return res
 
+# %% ../nbs/05_cli.ipynb #c015-verdict
+def demo_verdict(base:dict, ft:dict) -> str:
+    "The demo's rule for 'fine-tuning helped': the fine-tuned model's accuracy and macro-F1 both above the base model's."
+    worse = [name for m, name in (('accuracy', 'accuracy'), ('macro_f1', 'macro-F1')) if not ft[m] > base[m]]
+    return ('fine-tuned better than base on accuracy and macro-F1' if not worse
+            else f"fine-tuned NOT better than base on {' and '.join(worse)}")
+
 # %% ../nbs/05_cli.ipynb #c016
 def demo(argv:list|None=None) -> dict:
-    "`med-llm-ft demo`: prepare, fine-tune (QLoRA), evaluate and report on the embedded default, on CPU."
+    "`med-llm-ft demo`: prepare, fine-tune (QLoRA), then score base and fine-tuned on held-out questions and report, on CPU."
     import argparse
-    from med_llm_ft.data import prepare, sample_path, DEFAULT_MODEL
+    from collections import Counter
+    from med_llm_ft.data import prepare, sample_path, load_records, DEFAULT_MODEL
     ap = argparse.ArgumentParser('med-llm-ft demo', description=demo.__doc__)
-    ap.add_argument('--out', default='outputs/demo'); ap.add_argument('--model', default=DEFAULT_MODEL)
-    ap.add_argument('--max-steps', type=int, default=20); ap.add_argument('--max-len', type=int, default=384)
-    ap.add_argument('--gen-limit', type=int, default=4, help='questions to generate long answers for (the slow part on CPU)')
+    ap.add_argument('--out', default='outputs/demo', help='output folder')
+    ap.add_argument('--model', default=DEFAULT_MODEL, help='base model (default: the embedded SmolLM2-135M-Instruct)')
+    ap.add_argument('--max-steps', type=int, default=40, help='training steps')
+    ap.add_argument('--test-size', type=float, default=0.3, help='share of the sample held out for the comparison (never trained on)')
+    ap.add_argument('--seed', type=int, default=0, help='seed of the held-out split and of training')
+    ap.add_argument('--max-len', type=int, default=384)
+    ap.add_argument('--gen-limit', type=int, default=4, help='held-out questions to generate long answers for (the slow part on CPU)')
     a = ap.parse_args(argv)
     out, t0, res = Path(a.out), time.time(), {}
-    print(f"[1/3] prepare: the packaged PubMedQA sample -> {out/'data'}", flush=True)
-    res['prepare'] = prepare(sample_path(), out / 'data', a.model, max_len=a.max_len)
-    print(f"[2/3] train: QLoRA (4-bit NF4, LoRA r=16), {a.max_steps} steps -> {out/'train'}", flush=True)
+    print(f"[1/3] prepare: the packaged PubMedQA sample, {a.test_size:.0%} held out (seed {a.seed}) -> {out/'data'}", flush=True)
+    st = res['prepare'] = prepare(sample_path(), out / 'data', a.model, max_len=a.max_len, test_size=a.test_size, seed=a.seed, explain=False)
+    print(f"[2/3] train: QLoRA (4-bit NF4, LoRA r=16) on the {st['n']['train']} training questions, {a.max_steps} steps -> {out/'train'}", flush=True)
     from med_llm_ft.config import load_config
     from med_llm_ft.qlora import train
     cfg = load_config(None, dict(model=a.model, data=str(out / 'data'), output_dir=str(out / 'train'), quant='4bit', max_steps=a.max_steps,
-                                 batch_size=4, max_len=a.max_len, lr=2e-4, decision_weight=10.0, balance=True, save_steps=0,
+                                 batch_size=4, max_len=a.max_len, lr=4e-4, decision_weight=10.0, balance=True, seed=a.seed, save_steps=0,
                                  eval_accuracy=False, gradient_checkpointing=False, report_to=['csv']))
     tr = train(cfg); tr.pop('trainer', None)
     res['train'] = {k: tr.get(k) for k in ('steps', 'train_loss', 'train_s', 'train_tok_per_s', 'adapter')}
-    print(f"[3/3] evaluate: base vs fine-tuned on the validation questions -> {out/'report'}", flush=True)
-    from med_llm_ft.evaluation import cli_eval
-    res['eval'] = cli_eval(['--model', a.model, '--adapter', str(out / 'train' / 'adapter'), '--base-vs-ft', '--data', str(sample_path()),
-                            '--split', 'valid', '--gen-limit', str(a.gen_limit), '--max-new-tokens', '48', '--max-len', str(a.max_len),
-                            '--n-boot', '200', '--out', str(out / 'report')])
+    print(f"[3/3] evaluate: base vs fine-tuned, both on the 4-bit weights it trained on, on the {st['n']['valid']} held-out questions -> {out/'report'}", flush=True)
+    from med_llm_ft.evaluation import cli_eval, select_split
+    ev = res['eval'] = cli_eval(['--model', a.model, '--adapter', str(out / 'train' / 'adapter'), '--base-vs-ft', '--data', str(sample_path()),
+                                 '--split', 'valid', '--test-size', str(a.test_size), '--seed', str(a.seed), '--gen-limit', str(a.gen_limit),
+                                 '--max-new-tokens', '48', '--max-len', str(a.max_len), '--n-boot', '200', '--bits', '4', '--out', str(out / 'report')])
+    held = select_split(load_records(sample_path()), 'valid', a.test_size, a.seed)  # the questions prepare held out
+    base, ft = ev['results']
+    res['compared'] = {'base': base['name'], 'fine_tuned': ft['name'], 'n': len(held), 'ids': [r.id for r in held],
+                       'labels': dict(Counter(r.answer for r in held)), 'weights': 'both 4-bit NF4, the weights the adapter was trained on',
+                       'how': 'label scoring: the likeliest of yes/no/maybe after the prompt',
+                       'questions': f'the held-out split of the packaged PubMedQA sample (test_size={a.test_size}, seed={a.seed}), not trained on'}
+    res['verdict'] = demo_verdict(base, ft)
     res['seconds'] = round(time.time() - t0, 1)
     (out / 'demo.json').write_text(json.dumps(res, indent=1, default=str))
+    labels = ', '.join(f'{v} {k}' for k, v in res['compared']['labels'].items())
+    print(f"\ncompared: {base['name']} against {ft['name']} (both 4-bit), on the same {len(held)} held-out questions ({labels}), never trained on")
+    print(f"  accuracy {base['accuracy']:.3f} -> {ft['accuracy']:.3f}, macro-F1 {base['macro_f1']:.3f} -> {ft['macro_f1']:.3f} (label scoring)")
+    gb, gf = base.get('generation'), ft.get('generation')
+    if gb and gf: print(f"  generated answers, first {gb['n']}: decision accuracy {gb['accuracy']:.3f} -> {gf['accuracy']:.3f}"
+                        + (f", ROUGE-L {gb['rougeL']:.3f} -> {gf['rougeL']:.3f}" if 'rougeL' in gb and 'rougeL' in gf else ''))
+    print(f"  {res['verdict']}")
     print(f"demo finished in {res['seconds']} s: report {out/'report'/'report.md'} (tables), {out/'report'/'confusion.png'} (plot), summary {out/'demo.json'}")
     return res
