@@ -16,6 +16,7 @@ COMMANDS = {
     'train': ('med_llm_ft.cli:cli_train', 'QLoRA / LoRA fine-tuning with TRL: one model or a fold ensemble (resume, --eval_only)'),
     'eval': ('med_llm_ft.evaluation:cli_eval', 'score a base model or an adapter: accuracy, macro-F1, ROUGE, BERTScore'),
     'serve': ('med_llm_ft.serving:cli_serve', 'serve a model or adapter with an OpenAI-compatible API (vLLM or HF)'),
+    'export': ('med_llm_ft.models:cli_export', 'merge an adapter into its base, or copy or zip it, with a model card'),
     'launch': ('med_llm_ft.zero3:cli_launch', 'print or run the multi-GPU (DeepSpeed ZeRO-3) launch command'),
     'demo': ('med_llm_ft.cli:demo', 'the whole pipeline on the embedded default model, on CPU in minutes'),
 }
@@ -64,27 +65,34 @@ def run(cfg) -> dict:
 
 # %% ../nbs/05_cli.ipynb #c013
 def train_parser():
+    "The parser of `med-llm-ft train`: its own options, then one flag per TrainConfig key, grouped by section, with the key's doc and default."
     import argparse
     from dataclasses import fields
-    from med_llm_ft.config import TrainConfig
-    keys = ', '.join(f"{f.name}={getattr(TrainConfig(), f.name)!r}" for f in fields(TrainConfig) if f.name not in ('resume', 'eval_only'))
-    ap = argparse.ArgumentParser('med-llm-ft train', description='QLoRA / LoRA fine-tuning with TRL. Every TrainConfig key is also a flag '
-                                 '(--lr 1e-4 or --max-steps 50); precedence: recipe < --config < flags and --set.',
-                                 epilog=f"config keys (defaults): {keys}")
-    ap.add_argument('--config', help='YAML file of TrainConfig keys (and optionally recipe: NAME)')
-    ap.add_argument('--recipe', help='a packaged recipe (--list-recipes lists them)')
+    from fastcore.docments import docments
+    from med_llm_ft.data import cli_parser
+    from med_llm_ft.config import TrainConfig, SECTIONS
+    ap = cli_parser('med-llm-ft train', 'QLoRA / LoRA fine-tuning with TRL (one model or a fold ensemble), or with --eval_only the evaluation of '
+                    'a saved adapter. Every TrainConfig key is also a flag (--lr 1e-4, --max-steps 50); precedence: recipe < --config < flags and --set.')
+    ap.usage = 'med-llm-ft train [--recipe NAME] [--config FILE] [--KEY VALUE ...] [--set KEY=VALUE ...] [--eval-only] [--resume] [--quiet]'
+    ap.add_argument('--config', default=None, help='YAML file of TrainConfig keys (and optionally recipe: NAME)')
+    ap.add_argument('--recipe', default=None, help='a packaged recipe (--list-recipes lists them)')
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override any key (repeatable)')
-    ap.add_argument('--resume', action='store_true', default=None, help='continue from the last checkpoint in output_dir')
-    ap.add_argument('--eval_only', '--eval-only', action='store_true', default=None, help='evaluate the saved adapter, do not train')
+    ap.add_argument('--resume', action='store_true', default=None, help='continue from the last checkpoint in output_dir (default: False)')
+    ap.add_argument('--eval-only', action='store_true', default=None, help='evaluate the saved adapter, do not train (default: False)')
     ap.add_argument('--list-recipes', action='store_true', help='print the recipes and exit')
-    for f in fields(TrainConfig):
-        if f.name in ('resume', 'eval_only'): continue
-        names = dict.fromkeys([f'--{f.name}', f"--{f.name.replace('_', '-')}"])
-        ap.add_argument(*names, dest=f'cfg_{f.name}', default=None, metavar=f.name.upper(), help=argparse.SUPPRESS)
+    ap.add_argument('--quiet', action='store_true', help='no progress bars or progress lines, only the final JSON line')
+    docs, dflt = docments(TrainConfig), TrainConfig()
+    for sec, keys in SECTIONS.items():
+        g = ap.add_argument_group(f"{sec} keys")
+        for k in keys:
+            if k in ('resume', 'eval_only'): continue
+            g.add_argument(f"--{k.replace('_', '-')}", dest=f'cfg_{k}', default=None, metavar=k.upper(),
+                           help=f"{(docs.get(k) or k).replace('%', '%%')} (default: {getattr(dflt, k)!r})")
     return ap
 
 def cli_train(argv:list|None=None) -> dict:
     "`med-llm-ft train`: fine-tune (or `--eval_only`: evaluate) as the config, recipe and overrides say; prints the metrics as JSON."
+    from med_llm_ft.data import quieted
     from med_llm_ft.config import TrainConfig, ConfigError, load_config, list_recipes
     a = train_parser().parse_args(argv)
     if a.list_recipes: print('\n'.join(f"{k:36} {v}" for k, v in list_recipes().items())); return {}
@@ -96,7 +104,7 @@ def cli_train(argv:list|None=None) -> dict:
     if a.resume: ov['resume'] = True
     if a.eval_only: ov['eval_only'] = True
     cfg = load_config(a.config, ov, a.recipe)
-    res = run(cfg)
+    with quieted(a.quiet): res = run(cfg)
     res.pop('trainer', None)
     if int(os.environ.get('RANK', 0)) == 0: print(json.dumps(res, default=str))  # one line per job, not per process
     return res
@@ -111,16 +119,15 @@ def demo_verdict(base:dict, ft:dict) -> str:
 # %% ../nbs/05_cli.ipynb #c016
 def demo(argv:list|None=None) -> dict:
     "`med-llm-ft demo`: prepare, fine-tune (QLoRA), then score base and fine-tuned on held-out questions and report, on CPU."
-    import argparse
     from collections import Counter
-    from med_llm_ft.data import prepare, sample_path, load_records, DEFAULT_MODEL
-    ap = argparse.ArgumentParser('med-llm-ft demo', description=demo.__doc__)
-    ap.add_argument('--out', default='outputs/demo', help='output folder')
-    ap.add_argument('--model', default=DEFAULT_MODEL, help='base model (default: the embedded SmolLM2-135M-Instruct)')
+    from med_llm_ft.data import prepare, sample_path, load_records, DEFAULT_MODEL, cli_parser
+    ap = cli_parser('med-llm-ft demo', 'Prepare, fine-tune (QLoRA), then score the base and the fine-tuned model on held-out questions and report, on CPU in minutes.')
+    ap.add_argument('--out', default='outputs/demo', help='folder for the data, the adapter and the report')
+    ap.add_argument('--model', default=DEFAULT_MODEL, help='packaged alias, folder, .gguf or hub id')
     ap.add_argument('--max-steps', type=int, default=40, help='training steps')
     ap.add_argument('--test-size', type=float, default=0.3, help='share of the sample held out for the comparison (never trained on)')
     ap.add_argument('--seed', type=int, default=0, help='seed of the held-out split and of training')
-    ap.add_argument('--max-len', type=int, default=384)
+    ap.add_argument('--max-len', type=int, default=384, help='tokens per example')
     ap.add_argument('--gen-limit', type=int, default=4, help='held-out questions to generate long answers for (the slow part on CPU)')
     a = ap.parse_args(argv)
     out, t0, res = Path(a.out), time.time(), {}

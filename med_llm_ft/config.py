@@ -26,18 +26,20 @@ class TrainConfig:
     dtype: str = 'auto'  # compute dtype: 'auto' is bfloat16 on a GPU with bf16 units, float16 on an older GPU (T4), float32 on CPU
     attn_implementation: str | None = None  # 'sdpa', 'flash_attention_2', 'eager', ... (None: transformers' default)
     # lora
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_r: int = 16  # the adapters' rank
+    lora_alpha: int = 32  # the adapters' scale is lora_alpha / lora_r (with use_rslora: lora_alpha / sqrt(lora_r))
+    lora_dropout: float = 0.05  # dropout on the adapters' input
     target_modules: typing.Any = 'auto'  # preset ('auto', 'attention', 'mlp', 'all-linear') or module names
+    use_dora: bool = False  # DoRA: weight-decomposed LoRA (a learned magnitude per output feature); vLLM does not serve it, merge first
+    use_rslora: bool = False  # rank-stabilised LoRA: scale lora_alpha / sqrt(lora_r), which keeps higher ranks learning
     # data
     data: str = ''  # file, official-layout folder, hub id, or a folder written by `prepare` ('' = packaged sample)
-    data_config: str = 'pqa_labeled'
+    data_config: str = 'pqa_labeled'  # the dataset's configuration: pqa_labeled, pqa_artificial or pqa_unlabeled
     split: str = 'stratified'  # 'stratified' 90/10 of all, 'official' (non-test 500, 90/10), 'official-all', 'cv0'..'cv9'
     test_size: float = 0.1  # validation share for the stratified splits
     split_seed: int = 0  # the split's seed, kept apart from the training seed
     limit: int | None = None  # stratified subsets of this size (smoke runs)
-    max_len: int = 512
+    max_len: int = 512  # tokens per example (prompt and answer); longer contexts are cut
     template: str = 'chat'  # 'chat' (the tokenizer's template), 'chat-qfirst' (the same, the question also before the abstract), 'phi2' or 'plain'
     explain: bool = True  # train on the decision and the long answer (False: the decision alone)
     balance: bool = False  # oversample minority labels in the training set to the majority's count
@@ -45,23 +47,23 @@ class TrainConfig:
     augment: int = 0  # perturbed copies of each training record (context sentences left out); with a teacher, each copy learns the teacher's scores of that copy
     augment_drop: float = 0.3  # each context sentence's chance of being left out of a perturbed copy
     # optimisation
-    batch_size: int = 4
+    batch_size: int = 4  # examples per device and step
     eval_batch_size: int | None = None  # default: batch_size
-    grad_accum: int = 1
-    lr: float = 2e-4
-    epochs: float = 3
+    grad_accum: int = 1  # steps whose gradients add up before an optimizer step
+    lr: float = 2e-4  # peak learning rate
+    epochs: float = 3  # passes over the training set
     max_steps: int = -1  # > 0 overrides epochs
     warmup: float = 0.03  # a ratio of the steps if < 1, else a number of steps
-    scheduler: str = 'cosine'
-    weight_decay: float = 0.0
+    scheduler: str = 'cosine'  # learning-rate schedule after warm-up (transformers' names: 'cosine', 'linear', 'constant', ...)
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay
     neftune_alpha: float = 0.0  # NEFTune: uniform noise of this scale (over sqrt(length x width)) on the input embeddings while training; 0 is off, 5 the paper's usual value
-    optim: str = 'adamw_torch'
-    seed: int = 0
-    gradient_checkpointing: bool = True
+    optim: str = 'adamw_torch'  # optimizer (transformers' names, e.g. 'paged_adamw_8bit')
+    seed: int = 0  # the training seed (adapter initialisation, data order)
+    gradient_checkpointing: bool = True  # recompute activations in the backward pass: less memory, about a third slower
     padding_free: bool = False  # flatten each batch into one sequence (no padding at all)
     packing: bool = False  # best-fit packing of examples into rows of max_len (implies padding-free)
     group_by_length: bool = False  # batches of similar lengths, so padded batches waste little
-    torch_compile: bool = False
+    torch_compile: bool = False  # compile the model with torch.compile
     decision_weight: float = 1.0  # weight of the decision token(s) in the training loss
     fused_loss: bool = True  # the loss from TRL's fused LM head (False: from the full logits in fp32; slower, rules the fused kernel out)
     deepspeed: typing.Any = None  # a DeepSpeed config file or dict, passed to the trainer
@@ -72,10 +74,10 @@ class TrainConfig:
     eval_base: bool = False  # score the base model on the test split before training
     # run: checkpoints, logs, resume
     save_steps: int = 200  # checkpoint every N steps (0: no checkpoints, only the final adapter)
-    save_total_limit: int = 2
-    logging_steps: int = 10
+    save_total_limit: int = 2  # checkpoints kept
+    logging_steps: int = 10  # log (and, off a terminal, print a progress line) every N steps
     report_to: typing.Any = field(default_factory=lambda: ['csv', 'tensorboard'])  # 'csv' (output_dir/log.csv), 'tensorboard', 'wandb', ...
-    output_dir: str = 'outputs/train'
+    output_dir: str = 'outputs/train'  # where the adapter, checkpoints, log.csv, config.yaml and metrics.json go
     resume: bool = False  # continue from the last checkpoint in output_dir
     eval_only: bool = False  # evaluate the saved adapter (output_dir/adapter or `adapter`) instead of training
     adapter: str | None = None  # the adapter that eval_only evaluates
@@ -93,7 +95,7 @@ class TrainConfig:
 
 SECTIONS = {  # the groups of a recipe or config file, in the order `save_config` writes them
     'model': ('model', 'method', 'quant', 'bnb_4bit_quant_storage', 'dtype', 'attn_implementation'),
-    'lora': ('lora_r', 'lora_alpha', 'lora_dropout', 'target_modules'),
+    'lora': ('lora_r', 'lora_alpha', 'lora_dropout', 'target_modules', 'use_dora', 'use_rslora'),
     'data': ('data', 'data_config', 'split', 'test_size', 'split_seed', 'limit', 'max_len', 'template', 'explain', 'balance', 'drop_long',
              'augment', 'augment_drop'),
     'optimisation': ('batch_size', 'eval_batch_size', 'grad_accum', 'lr', 'epochs', 'max_steps', 'warmup', 'scheduler', 'weight_decay',
@@ -217,6 +219,7 @@ def validate(cfg:TrainConfig) -> TrainConfig:
     if cfg.method not in ('lora', 'full'): bad(f"method: {cfg.method!r} is not 'lora' or 'full'")
     if cfg.method == 'full' and cfg.quant != 'none':
         bad(f"method='full' with quant={cfg.quant!r}: quantized weights cannot be trained; use method='lora' (QLoRA) or quant='none'")
+    if cfg.method == 'full' and (cfg.use_dora or cfg.use_rslora): bad(f"{'use_dora' if cfg.use_dora else 'use_rslora'}: a LoRA variant; method='full' trains no adapters")
     if cfg.template not in TEMPLATES: bad(f"template: {cfg.template!r} is not one of {', '.join(TEMPLATES)}")
     if not (cfg.split in ('stratified', 'official', 'official-all') or (cfg.split.startswith('cv') and cfg.split[2:].isdigit() and int(cfg.split[2:]) < 10)):
         bad(f"split: {cfg.split!r} is not 'stratified', 'official', 'official-all' or 'cv0'..'cv9'")
@@ -245,7 +248,7 @@ def validate(cfg:TrainConfig) -> TrainConfig:
 def load_config(yaml_path:str|Path|None=None, overrides:dict|None=None, recipe:str|None=None) -> TrainConfig:
     "A checked TrainConfig: defaults, then the recipe (also settable as `recipe:` or `extends:` in the YAML), then the YAML file, then `overrides`."
     data = _read_yaml(Path(yaml_path)) if yaml_path else {}
-    data.pop('description', None)
+    data.pop('description', None); data.pop('provenance', None)  # (a run's record of who made it: not a setting)
     recipe = recipe or data.pop('recipe', None) or data.pop('extends', None)
     data.pop('recipe', None); data.pop('extends', None)
     cfg = TrainConfig()
@@ -259,8 +262,8 @@ def config_dict(cfg:TrainConfig) -> dict:
     d = asdict(cfg)
     return {s: {k: d[k] for k in ks} for s, ks in SECTIONS.items()}
 
-def save_config(cfg:TrainConfig, path:str|Path) -> Path:
-    "Write `cfg` as grouped YAML (what `load_config` reads back)."
+def save_config(cfg:TrainConfig, path:str|Path, provenance:dict|None=None) -> Path:
+    "Write `cfg` as grouped YAML (what `load_config` reads back), with a run's `provenance` block (`med_llm_ft.models.run_record`) if given."
     import yaml
-    Path(path).write_text(yaml.safe_dump(config_dict(cfg), sort_keys=False))
+    Path(path).write_text(yaml.safe_dump(config_dict(cfg) | ({'provenance': provenance} if provenance else {}), sort_keys=False))
     return Path(path)

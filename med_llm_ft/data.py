@@ -19,6 +19,7 @@ __all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'TEMPLATES', 'P
            'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer', 'stop_ids', 'stratified_split', 'subset',
            'official_split', 'cv_fold', 'split_records', 'balance_records', 'perturb_record', 'augment_records',
            'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic', 'prepare', 'fetch_pubmedqa',
+           'flag_names', 'CLIParser', 'cli_parser', 'is_quiet', 'quieted', 'show_progress', 'progress_bar',
            'cli_prepare']
 
 # %% ../nbs/00_data.ipynb #c006
@@ -684,23 +685,87 @@ def fetch_pubmedqa(dest:str|Path|None=None, # folder to write them into (default
             (tmp / f).write_bytes(raw)
     return write_atomic(dest, write)
 
+# %% ../nbs/00_data.ipynb #c087f2
+import argparse, contextlib, sys
+
+def flag_names(*names) -> list:
+    "Option strings with each long flag in both spellings (`--max-len` and `--max_len`), the given one first."
+    out = []
+    for n in names:
+        alts = [n] if not n.startswith('--') else [n, '--' + n[2:].replace('_', '-'), '--' + n[2:].replace('-', '_')]
+        out += [a for a in alts if a not in out]
+    return out
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    "Defaults in the help (unless the help gives it or the option is required); one spelling per option (the other is said once in the epilog)."
+    def _get_help_string(self, action):
+        h = action.help or ''
+        return h if action.required or '(default:' in h else super()._get_help_string(action)
+    def _format_action_invocation(self, action):
+        if not action.option_strings: return super()._format_action_invocation(action)
+        names = [s for s in action.option_strings if not s.startswith('--')] + [s for s in action.option_strings if s.startswith('--')][:1]
+        return ', '.join(names if action.nargs == 0 else [f"{n} {self._format_args(action, self._get_default_metavar_for_optional(action))}" for n in names])
+
+class CLIParser(argparse.ArgumentParser):
+    "An `argparse.ArgumentParser` that shows each option's default and gives every long flag both spellings (also in argument groups)."
+    def __init__(self, prog:str, description:str|None=None, epilog:str|None=None, **kw):
+        note = "Flags take '-' or '_' alike (--max-len = --max_len)."
+        super().__init__(prog, description=description, epilog=f"{epilog}\n\n{note}" if epilog else note, formatter_class=_Help, **kw)
+    def add_argument(self, *names, **kw): return super().add_argument(*flag_names(*names), **kw)
+    def add_argument_group(self, *a, **kw):
+        g = super().add_argument_group(*a, **kw); add = g.add_argument
+        g.add_argument = lambda *names, **k: add(*flag_names(*names), **k)
+        return g
+
+def cli_parser(prog:str, # the command, e.g. 'med-llm-ft prepare'
+               description:str, # one sentence: what the command does
+               epilog:str|None=None) -> CLIParser:
+    "The parser every `med-llm-ft` subcommand starts from (`CLIParser`)."
+    return CLIParser(prog, description, epilog)
+
+def is_quiet() -> bool:
+    "Whether progress output is off (`quieted`, or the environment variable MED_LLM_FT_QUIET=1, which launched worker processes inherit)."
+    return os.environ.get('MED_LLM_FT_QUIET', '') not in ('', '0')
+
+@contextlib.contextmanager
+def quieted(on:bool=True):
+    "Progress bars and progress lines off while the block runs (if `on`)."
+    old = os.environ.get('MED_LLM_FT_QUIET')
+    if on: os.environ['MED_LLM_FT_QUIET'] = '1'
+    try: yield
+    finally:
+        if old is None: os.environ.pop('MED_LLM_FT_QUIET', None)
+        else: os.environ['MED_LLM_FT_QUIET'] = old
+
+def show_progress() -> bool:
+    "Progress bars are drawn only on a terminal and when not quiet."
+    return sys.stderr.isatty() and not is_quiet()
+
+def progress_bar(it=None, desc:str|None=None, total:int|None=None, **kw):
+    "A tqdm progress bar over `it` (or a manual one: `total` and `.update`), disabled off a terminal and under `quieted`."
+    from tqdm.auto import tqdm
+    return tqdm(it, desc=desc, total=total, disable=not show_progress(), leave=False, dynamic_ncols=True, **kw)
+
 # %% ../nbs/00_data.ipynb #c089
 def cli_prepare(argv:list|None=None) -> dict:
     "`med-llm-ft prepare`: write the processed dataset and its statistics."
-    import argparse
-    ap = argparse.ArgumentParser('med-llm-ft prepare', description='Load, split, format and tokenize a dataset into a folder.')
-    ap.add_argument('--data', default=None, help='file, official-layout folder or hub id (default: the packaged PubMedQA sample)')
+    ap = cli_parser('med-llm-ft prepare', 'Load, split, format and tokenize a dataset into a folder.')
+    ap.add_argument('--data', default=None, help='file, official-layout folder or hub id; none: the packaged PubMedQA sample')
     ap.add_argument('--out', default='outputs/data', help='output folder (replaced atomically)')
     ap.add_argument('--model', default=DEFAULT_MODEL, help='tokenizer: packaged alias, folder, .gguf or hub id')
     ap.add_argument('--config', default='pqa_labeled', help='pqa_labeled, pqa_artificial or pqa_unlabeled')
-    ap.add_argument('--split', default='stratified', choices=['stratified', 'official'])
-    ap.add_argument('--test-size', type=float, default=0.1); ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--max-len', type=int, default=512); ap.add_argument('--template', default='chat', choices=TEMPLATES)
+    ap.add_argument('--split', default='stratified', choices=['stratified', 'official'], help='how the validation split is drawn')
+    ap.add_argument('--test-size', type=float, default=0.1, help='validation share of the stratified split')
+    ap.add_argument('--seed', type=int, default=0, help='seed of the split and of --limit')
+    ap.add_argument('--max-len', type=int, default=512, help='tokens per example (longer contexts are cut)')
+    ap.add_argument('--template', default='chat', choices=TEMPLATES, help='prompt format')
     ap.add_argument('--no-explain', action='store_true', help='train on the decision alone, without the long answer')
-    ap.add_argument('--limit', type=int, default=None)
+    ap.add_argument('--limit', type=int, default=None, help='a stratified subset of this many records')
+    ap.add_argument('--quiet', action='store_true', help='no progress output, only the JSON summary')
     a = ap.parse_args(argv)
-    st = prepare(a.data or sample_path(), a.out, a.model, a.config, a.split, a.test_size, a.seed, a.max_len, a.template,
-                 not a.no_explain, a.limit)
+    with quieted(a.quiet):
+        st = prepare(a.data or sample_path(), a.out, a.model, a.config, a.split, a.test_size, a.seed, a.max_len, a.template,
+                     not a.no_explain, a.limit, progress=show_progress())
     print(json.dumps({k: st[k] for k in ('n', 'labels', 'truncated', 'lengths', 'examples_per_s')}))
-    print(f"wrote {a.out}/ (train.jsonl, valid.jsonl, stats.json, lengths.png)")
+    if not a.quiet: print(f"wrote {a.out}/ (train.jsonl, valid.jsonl, stats.json, lengths.png)")
     return st

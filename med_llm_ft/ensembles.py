@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DataError, ConfigError, sample_path, augment_records
-from .models import load_model, load_adapter
+from .models import load_model, load_adapter, run_record
 from .config import TrainConfig, parse_folds, save_config, load_config, list_recipes, recipe_settings
 from .evaluation import score_labels, fit_label_bias, bootstrap_ci, mcnemar, _log_softmax, _floor_rank
 from .qlora import train, load_splits, decision_metrics, model_kw
@@ -129,6 +129,7 @@ def _fold_bias(rows:list, labels:tuple, cfg:TrainConfig) -> tuple:
 
 def train_folds(cfg:TrainConfig) -> dict:
     "One model per fold of `cfg.folds`, combined: out-of-fold metrics, the bias chosen on them, and the ensemble's test metrics with intervals."
+    record = run_record(cfg.seed)  # who made this run, into config.yaml and metrics.json
     if cfg.distill_from: cfg = dataclasses.replace(cfg, distill_from=teacher_dir(cfg))  # one teacher for every fold
     ks, out = parse_folds(cfg.folds), Path(cfg.output_dir)
     for k in ks: _fold_splits(cfg, k)  # an empty fold fails before any training
@@ -159,7 +160,8 @@ def train_folds(cfg:TrainConfig) -> dict:
     ens = {'labels': list(labels), 'bias': bias, 'folds': ks, 'saved': [r['saved'] for r in rows], 'tta': cfg.tta, 'augment_drop': cfg.augment_drop}
     if int(os.environ.get('RANK', 0)) == 0:
         out.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, out / 'config.yaml')
+        save_config(cfg, out / 'config.yaml', record)
+        res['provenance'] = record
         (out / 'ensemble.json').write_text(json.dumps(ens, indent=1))
         (out / 'metrics.json').write_text(json.dumps(res, indent=1, default=str))
     return res

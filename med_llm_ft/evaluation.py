@@ -12,16 +12,17 @@ import numpy as np
 
 from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, DataError, QARecord, template_parts, format_example,
                              target_text, parse_decision, load_records, load_tokenizer, resolve_model, official_split,
-                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _truncate_context)
-from .models import load_model, apply_adapter, adapter_base
+                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _truncate_context,
+                             cli_parser, quieted, progress_bar)
+from .models import load_model, apply_adapter, adapter_base, run_record
 
 # %% auto #0
 __all__ = ['UNPARSED', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics', 'check_predictions', 'official_score',
            'read_predictions', 'bootstrap_ci', 'mcnemar', 'fit_prompt', 'content_free_prior', 'fit_label_bias',
            'score_labels', 'generate_hf', 'get_backend', 'generate_answers', 'long_answer', 'parse_decisions',
            'rouge_scores', 'minilm_path', 'bertscore', 'dataset_task', 'evaluate_model', 'report_tables',
-           'report_markdown', 'plot_confusions', 'plot_per_class', 'compare_report', 'export_lm_eval', 'select_split',
-           'cli_eval']
+           'report_markdown', 'plot_confusions', 'plot_per_class', 'provenance_markdown', 'compare_report',
+           'export_lm_eval', 'select_split', 'cli_eval']
 
 # %% ../nbs/03_eval.ipynb #c006
 UNPARSED = '(unparsed)'
@@ -195,7 +196,7 @@ def _forward_rows(model, rows, batch_size, pad_id):
     dev = next(model.parameters()).device
     out = [None] * len(rows)
     order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]))  # longest first: an out-of-memory shows at once
-    for s in range(0, len(order), batch_size):
+    for s in progress_bar(range(0, len(order), batch_size), 'scoring', unit='batch'):  # (a bar on a terminal only)
         idx = order[s:s + batch_size]
         L = max(len(rows[i][0]) for i in idx)
         keep = max(len(rows[i][0]) - rows[i][1] + 1 for i in idx)
@@ -326,7 +327,7 @@ def generate_hf(model, tok, records:list, max_new_tokens:int=256, batch_size:int
     order = sorted(range(len(records)), key=lambda i: -len(prompts[i]))
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     was_training = model.training; model.eval()
-    for s in range(0, len(order), batch_size):
+    for s in progress_bar(range(0, len(order), batch_size), 'generating', unit='batch'):
         idx = order[s:s + batch_size]; L = max(len(prompts[i]) for i in idx)
         ids = torch.full((len(idx), L), pad, dtype=torch.long); att = torch.zeros((len(idx), L), dtype=torch.long)
         for j, i in enumerate(idx): ids[j, L - len(prompts[i]):] = torch.tensor(prompts[i]); att[j, L - len(prompts[i]):] = 1
@@ -555,7 +556,17 @@ def _slim(r):
         if out['generation'].get('bertscore'): out['generation']['bertscore'] = {k: v for k, v in out['generation']['bertscore'].items() if k != 'f1_each'}
     return out
 
-def compare_report(base_results:dict, ft_results:dict|None, out_dir:str|Path, title:str|None=None) -> dict:
+def provenance_markdown(p:dict) -> str:
+    "A report's 'Provenance' section from a `run_record`."
+    hw, git = p.get('hardware') or {}, p.get('git') or {}
+    gpu = f"{hw.get('gpu_count')} x {hw['gpu']} ({', '.join(map(str, hw.get('gpu_memory_gib') or []))} GiB); " if hw.get('gpu') else ''
+    return '\n'.join(['', '## Provenance', '', f"- command: `{' '.join(p.get('argv') or [])}`", f"- started: {p.get('started')}, seed {p.get('seed')}",
+                      f"- git: {git.get('commit', 'not a checkout')}{' (with uncommitted changes)' if git.get('dirty') else ''}",
+                      f"- hardware: {gpu}{hw.get('cpu')} ({hw.get('cpu_count')} cores, {hw.get('memory_gib')} GiB)",
+                      f"- packages: {', '.join(f'{k} {v}' for k, v in (p.get('packages') or {}).items())}", ''])
+
+def compare_report(base_results:dict, ft_results:dict|None, out_dir:str|Path, title:str|None=None,
+                   provenance:dict|None=None) -> dict: # who made the run (`run_record`), into report.json and report.md
     "Write report.md, report.json, classification.csv, generation.csv, confusion.png, per_class.png, predictions*.json and generations.jsonl."
     results = [r for r in (base_results, ft_results) if r is not None]
     ds = results[0].get('dataset', 'PubMedQA')
@@ -571,6 +582,7 @@ def compare_report(base_results:dict, ft_results:dict|None, out_dir:str|Path, ti
     tables = report_tables(results)
     md = report_markdown(results, tests, title)
     rep = {'title': title, 'tables': tables, 'mcnemar': tests, 'results': [_slim(r) for r in results]}
+    if provenance: rep['provenance'] = provenance; md += provenance_markdown(provenance)
     def write(tmp):
         (tmp / 'report.md').write_text(md)
         (tmp / 'report.json').write_text(json.dumps(rep, indent=1, default=float))
@@ -641,31 +653,40 @@ def _summary(r):
 # %% ../nbs/03_eval.ipynb #c071
 def cli_eval(argv:list|None=None) -> dict:
     "`med-llm-ft eval`: score a model, an adapter, or a base model against its adapter, and write the report."
-    import argparse
-    ap = argparse.ArgumentParser('med-llm-ft eval', description=cli_eval.__doc__)
-    ap.add_argument('--model', default=None, help='base model: packaged alias, folder, .gguf or hub id (default: the adapter\'s base, else smollm2-135m)')
+    ap = cli_parser('med-llm-ft eval', 'Score a model, an adapter, or a base model against its adapter (label scoring, generation, '
+                    'bootstrap intervals, McNemar) and write the report.')
+    ap.add_argument('--model', default=None, help="base model: packaged alias, folder, .gguf or hub id (none: the adapter's recorded base, else smollm2-135m)")
     ap.add_argument('--adapter', default=None, help='LoRA adapter folder')
-    ap.add_argument('--base-vs-ft', action='store_true', help='evaluate the base model and base + adapter, with McNemar\'s test')
-    ap.add_argument('--data', default=None, help='file, official-layout folder or hub id (default: the packaged PubMedQA sample)')
-    ap.add_argument('--config', default='pqa_labeled')
-    ap.add_argument('--split', default='official', choices=['official', 'official-valid', 'valid', 'train', 'all'])
-    ap.add_argument('--test-size', type=float, default=0.1); ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--base-vs-ft', action='store_true', help="evaluate the base model and base + adapter, with McNemar's test")
+    ap.add_argument('--data', default=None, help='file, official-layout folder or hub id (none: the packaged PubMedQA sample)')
+    ap.add_argument('--config', default='pqa_labeled', help="the dataset's configuration")
+    ap.add_argument('--split', default='official', choices=['official', 'official-valid', 'valid', 'train', 'all'], help='the questions to score')
+    ap.add_argument('--test-size', type=float, default=0.1, help="validation share of the 'valid' and 'official-valid' splits")
+    ap.add_argument('--seed', type=int, default=0, help='seed of the splits, --limit and the bootstrap')
     ap.add_argument('--limit', type=int, default=None, help='a stratified subset of this many questions')
     ap.add_argument('--predictions', default=None, help='score this official-format file (PMID -> label) instead of a model')
-    ap.add_argument('--template', default='chat', choices=TEMPLATES)
-    ap.add_argument('--max-len', type=int, default=512); ap.add_argument('--batch-size', type=int, default=16)
+    ap.add_argument('--template', default='chat', choices=TEMPLATES, help='prompt format')
+    ap.add_argument('--max-len', type=int, default=512, help='tokens per prompt (longer contexts are cut)')
+    ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring')
     ap.add_argument('--calibrate', default=None, help="'content_free', or a JSON file label -> bias (from fit_label_bias on a dev split)")
     ap.add_argument('--no-generate', action='store_true', help='label scoring only')
     ap.add_argument('--gen-limit', type=int, default=None, help='generate for the first N questions only')
-    ap.add_argument('--max-new-tokens', type=int, default=256); ap.add_argument('--gen-batch-size', type=int, default=8)
-    ap.add_argument('--backend', default='hf', choices=sorted(BACKENDS))
-    ap.add_argument('--bertscore-model', default=None, help='BERTScore encoder (default: local all-MiniLM-L6-v2; e.g. roberta-large)')
-    ap.add_argument('--bertscore-layers', type=int, default=None, help='encoder layer (default 6 for MiniLM, bert-score\'s default otherwise)')
-    ap.add_argument('--n-boot', type=int, default=1000); ap.add_argument('--device', default=None)
-    ap.add_argument('--bits', type=int, default=0, choices=[0, 4, 8], help='load the base model quantized (as in QLoRA training)')
-    ap.add_argument('--out', default='outputs/eval')
+    ap.add_argument('--max-new-tokens', type=int, default=256, help='tokens generated per answer')
+    ap.add_argument('--gen-batch-size', type=int, default=8, help='questions per generation batch')
+    ap.add_argument('--backend', default='hf', choices=sorted(BACKENDS), help='generation backend')
+    ap.add_argument('--bertscore-model', default=None, help='BERTScore encoder (none: local all-MiniLM-L6-v2; e.g. roberta-large)')
+    ap.add_argument('--bertscore-layers', type=int, default=None, help="encoder layer (none: 6 for MiniLM, bert-score's default otherwise)")
+    ap.add_argument('--n-boot', type=int, default=1000, help='bootstrap resamples for the intervals')
+    ap.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1' (none: this machine's GPU if any)")
+    ap.add_argument('--bits', type=int, default=0, choices=[0, 4, 8], help='load the base model quantized (as in QLoRA training); 0: not')
+    ap.add_argument('--out', default='outputs/eval', help='report folder (replaced atomically)')
+    ap.add_argument('--quiet', action='store_true', help='no progress bars, only the JSON summary')
     ap.add_argument('--export-lm-eval', default=None, metavar='DIR', help='write the selected questions as an lm-evaluation-harness task into DIR, and stop')
     a = ap.parse_args(argv)
+    with quieted(a.quiet): return _eval(a, run_record(a.seed))
+
+def _eval(a, record:dict) -> dict:
+    "`cli_eval`'s work on its parsed arguments `a`, with the run's `record` (`run_record`)."
     recs = select_split(load_records(a.data or sample_path(), a.config), a.split, a.test_size, a.seed)
     if a.limit: recs = subset(recs, a.limit, a.seed)[:a.limit]  # stratified; rounding can give one per label more
     if a.predictions:
@@ -692,9 +713,9 @@ def cli_eval(argv:list|None=None) -> dict:
     base = ft = None
     if a.base_vs_ft or not a.adapter: base = evaluate_model(model, tok=tok, name=f'{base_name} (base)', **kw)
     if a.adapter: ft = evaluate_model(model, a.adapter, tok=tok, name=f'{base_name} + {Path(a.adapter).name}', **kw)
-    rep = compare_report(base if base is not None else ft, ft if base is not None else None, a.out)
+    rep = compare_report(base if base is not None else ft, ft if base is not None else None, a.out, provenance=record)
     summary = {'n': len(recs), 'split': a.split, 'results': [_summary(r) for r in (base, ft) if r is not None],
                'mcnemar': {k: round(v['p_value'], 5) for k, v in rep['mcnemar'].items()}}
     print(json.dumps(summary))
-    print(f"wrote {a.out}/ (report.md, report.json, classification.csv, generation.csv, per_class.csv, confusion.png, per_class.png, predictions.json)")
+    if not a.quiet: print(f"wrote {a.out}/ (report.md, report.json, classification.csv, generation.csv, per_class.csv, confusion.png, per_class.png, predictions.json)")
     return summary

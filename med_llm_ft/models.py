@@ -4,16 +4,19 @@
 
 # %% ../nbs/00_models.ipynb #c003
 from __future__ import annotations
-import json, logging, os, socket, zipfile
+import json, logging, os, re, shutil, socket, zipfile
 from pathlib import Path
 
-from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_tokenizer, fix_special_tokens, stop_ids, write_atomic)
+from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_tokenizer, fix_special_tokens, stop_ids, write_atomic,
+                           PACKAGED_MODELS, cli_parser)
 
 # %% auto #0
-__all__ = ['SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'auto_dtype', 'on_gpu', 'bf16_native', 'machine_dtype', 'resolve_dtype',
-           'amp_flags', 'free_port', 'bnb_config', 'quiet_bnb', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for',
-           'load_model', 'tiny_config', 'make_tiny_model', 'linear_names', 'lora_targets', 'add_lora', 'adapter_base',
-           'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter', 'zip_adapter']
+__all__ = ['PROVENANCE_PACKAGES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'auto_dtype', 'on_gpu', 'bf16_native', 'machine_dtype',
+           'resolve_dtype', 'amp_flags', 'free_port', 'git_state', 'hardware', 'run_record', 'bnb_config', 'quiet_bnb',
+           'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for', 'load_model', 'tiny_config', 'make_tiny_model',
+           'linear_names', 'lora_targets', 'add_lora', 'base_name', 'adapter_base', 'record_base', 'apply_adapter',
+           'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter', 'zip_adapter', 'model_card',
+           'export_adapter', 'cli_export']
 
 # %% ../nbs/00_models.ipynb #c006
 def auto_dtype(cuda:bool, # a GPU does the compute
@@ -56,6 +59,46 @@ def amp_flags(dtype:str, # the compute dtype's name
 def free_port(host:str='127.0.0.1') -> int:
     "A TCP port that is free on `host` now (for a server, or a process group's rendezvous)."
     with socket.socket() as s: s.bind((host, 0)); return s.getsockname()[1]
+
+# %% ../nbs/00_models.ipynb #c008f2
+PROVENANCE_PACKAGES = ('torch', 'transformers', 'peft', 'trl', 'accelerate', 'bitsandbytes', 'datasets', 'deepspeed', 'vllm')
+
+def git_state(path:str|Path) -> dict|None:
+    "Commit, uncommitted-changes flag and root of the git checkout holding `path`; None outside a checkout (or without git)."
+    import subprocess
+    def git(*a): return subprocess.run(['git', '-C', str(path), *a], capture_output=True, text=True, timeout=20)
+    try:
+        r = git('rev-parse', 'HEAD', '--show-toplevel')
+        if r.returncode: return None
+        commit, root = r.stdout.splitlines()[:2]
+        return {'commit': commit, 'dirty': bool(git('status', '--porcelain', '--untracked-files=no').stdout.strip()), 'root': root}
+    except (OSError, ValueError, subprocess.SubprocessError): return None
+
+def hardware() -> dict:
+    "This machine: CPU model and cores, memory, and each GPU's name and memory."
+    import platform, torch
+    try: cpu = next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    except (OSError, StopIteration): cpu = platform.processor() or platform.machine()
+    try: mem = round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30, 1)
+    except (ValueError, OSError, AttributeError): mem = None
+    gpus = [torch.cuda.get_device_properties(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return {'cpu': cpu, 'cpu_count': os.cpu_count(), 'memory_gib': mem, 'gpu': gpus[0].name if gpus else None, 'gpu_count': len(gpus),
+            'gpu_memory_gib': [round(p.total_memory / 2**30, 1) for p in gpus], 'cuda': torch.version.cuda, 'platform': platform.platform(),
+            'python': platform.python_version()}
+
+def run_record(seed:int|None=None, # the run's seed
+               started:float|None=None, # the run's start (time.time(); default: now)
+              ) -> dict:
+    "Who made a run: package versions, git state (working folder; this package's source if a separate checkout), hardware, command line, seed, start time."
+    import importlib.metadata as md, importlib.util, sys, time
+    from med_llm_ft import __version__
+    pk = {'med_llm_ft': __version__}
+    for p in PROVENANCE_PACKAGES:
+        try: pk[p] = md.version(p)
+        except md.PackageNotFoundError: pass  # deepspeed and vllm are optional
+    here, src = git_state(Path.cwd()), git_state(Path(importlib.util.find_spec('med_llm_ft').origin).parent)
+    return {'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(started or time.time())), 'argv': list(sys.argv), 'seed': seed,
+            'packages': pk, 'git': here, 'package_git': src if src != here else None, 'hardware': hardware()}
 
 # %% ../nbs/00_models.ipynb #c010
 def bnb_config(quant:str='4bit', # '4bit' (NF4, double quant), '8bit' (LLM.int8) or 'none'
@@ -232,11 +275,31 @@ def add_lora(model, r:int=16, alpha:int=32, dropout:float=0.05,
     return get_peft_model(model, lc)
 
 # %% ../nbs/00_models.ipynb #c037
-def adapter_base(adapter:str|Path) -> str|None:
-    "The base model an adapter folder was trained from (`base_model_name_or_path` in adapter_config.json)."
+def base_name(name:str|Path) -> str:
+    "What an adapter records as its base, resolvable elsewhere: a packaged alias or hub id as given, a packaged model's conversion cache folder as its alias, another local folder or file as its absolute path."
+    s, p = str(name), Path(str(name))
+    if s in PACKAGED_MODELS: return s
+    m = re.fullmatch(r'(.+)-[0-9a-f]{10}', p.name)  # resolve_model's cache folder: <alias>-<key>
+    if m and m[1] in PACKAGED_MODELS and p.parent.name == 'models': return m[1]
+    return str(p.resolve()) if p.exists() else s
+
+def _adapter_config(adapter:str|Path) -> Path:
     f = Path(adapter) / 'adapter_config.json'
     if not f.exists(): raise DataError(f"{adapter}: not an adapter folder (no adapter_config.json)")
-    return json.loads(f.read_text()).get('base_model_name_or_path')
+    return f
+
+def adapter_base(adapter:str|Path) -> str|None:
+    "The base model an adapter folder was trained from (`base_model_name_or_path` in adapter_config.json, as `base_name` writes it)."
+    b = json.loads(_adapter_config(adapter).read_text()).get('base_model_name_or_path')
+    return base_name(b) if b else None
+
+def record_base(adapter:str|Path, base:str|Path|None=None) -> str:
+    "Write `base_name(base)` (default: of the base recorded now) as the adapter's `base_model_name_or_path`; returns it."
+    f = _adapter_config(adapter)
+    c = json.loads(f.read_text())
+    c['base_model_name_or_path'] = name = base_name(base or c.get('base_model_name_or_path') or '')
+    tmp = f.with_name(f.name + '.partial'); tmp.write_text(json.dumps(c, indent=2, sort_keys=True)); os.replace(tmp, f)
+    return name
 
 def apply_adapter(model, adapter:str|Path, trainable:bool=False):
     "`model` with the LoRA adapter in `adapter` loaded on top."
@@ -246,9 +309,10 @@ def apply_adapter(model, adapter:str|Path, trainable:bool=False):
     fix_4bit_cpu(model)
     return model
 
-def save_adapter(model, tok, path:str|Path) -> Path:
-    "Save the LoRA adapter and the tokenizer into `path` (single process; training uses the trainer's save, which also handles sharded weights)."
+def save_adapter(model, tok, path:str|Path, base:str|None=None) -> Path:
+    "Save the LoRA adapter and the tokenizer into `path`, recording `base` (default: the loaded one) by `base_name` (single process; training uses the trainer's save, which also handles sharded weights)."
     model.save_pretrained(str(path)); tok.save_pretrained(str(path))
+    record_base(path, base)
     return Path(path)
 
 _LOAD_KEYS = {'model': 'name', 'quant': 'quant', 'dtype': 'dtype', 'attn_implementation': 'attn', 'bnb_4bit_quant_storage': 'storage'}
@@ -259,7 +323,7 @@ def adapter_load_kw(adapter_dir:str|Path) -> dict:
     for p in (Path(adapter_dir) / 'config.yaml', Path(adapter_dir).parent / 'config.yaml'):
         if p.exists():
             run = yaml.safe_load(p.read_text()) or {}
-            flat = {k: v for sec in run.values() if isinstance(sec, dict) for k, v in sec.items()} | {k: v for k, v in run.items() if not isinstance(v, dict)}
+            flat = {k: v for s, sec in run.items() if isinstance(sec, dict) and s != 'provenance' for k, v in sec.items()} | {k: v for k, v in run.items() if not isinstance(v, dict)}
             return {_LOAD_KEYS[k]: v for k, v in flat.items() if k in _LOAD_KEYS and v is not None}
     return {'name': adapter_base(adapter_dir)}
 
@@ -271,7 +335,8 @@ def load_adapter(adapter_dir:str|Path, trainable:bool=False, **load_kw) -> tuple
 def merge_adapter(adapter:str|Path, # the adapter folder
                   out_dir:str|Path, # the merged model's folder (written atomically)
                   base:str|None=None, # the base model (default: the one the adapter records)
-                  dtype:str='auto' # the merged weights' dtype ('auto': the base's own)
+                  dtype:str='auto', # the merged weights' dtype ('auto': the base's own)
+                  files:dict|None=None, # more files to write into the folder: {name: text} (a model card)
                  ) -> Path:
     "Fold a LoRA `adapter` into an unquantized copy of its base (PEFT `merge_and_unload`) and save a safetensors model folder with its tokenizer."
     import torch
@@ -285,10 +350,11 @@ def merge_adapter(adapter:str|Path, # the adapter folder
     stop = stop_ids(tok, path)
     m.generation_config.eos_token_id = stop if len(stop) > 1 else stop[0]
     m.generation_config.pad_token_id = tok.pad_token_id
-    info = {'base': str(base), 'base_path': path, 'adapter': str(Path(adapter).resolve()), 'stop_ids': stop}
+    info = {'base': base_name(base), 'base_path': path, 'adapter': str(Path(adapter).resolve()), 'stop_ids': stop}
     def write(tmp):
         m.save_pretrained(tmp); tok.save_pretrained(tmp)
         (tmp / 'merged_from.json').write_text(json.dumps(info, indent=1))
+        for name, text in (files or {}).items(): (tmp / name).write_text(text)
         if not list(tmp.glob('*.safetensors')): raise DataError(f"{out_dir}: no safetensors were written")
     return write_atomic(Path(out_dir), write)
 
@@ -303,3 +369,109 @@ def zip_adapter(adapter_dir:str|Path, zip_path:str|Path|None=None) -> Path:
             if f.is_file(): z.write(f, f.relative_to(adapter_dir.parent))
     os.replace(tmp, zip_path)
     return zip_path
+
+# %% ../nbs/00_models.ipynb #c039f2
+def _run_files(adapter:Path) -> tuple:
+    "(config.yaml, metrics.json) of the run that saved `adapter`: beside it or one folder up (a run's output_dir); None where absent."
+    def find(name): return next((p for p in (adapter / name, adapter.parent / name) if p.exists()), None)
+    return find('config.yaml'), find('metrics.json')
+
+def _fmt_metric(k:str, v, m:dict) -> str|None:
+    if not isinstance(v, (int, float)) or isinstance(v, bool): return None
+    ci = m.get(f"ci_{'acc' if k == 'acc' else k}") or m.get(f"ci_{k}")
+    return f"| {k} | {v:.4f} |" + (f" {ci['low']:.4f} to {ci['high']:.4f} ({ci['level']:.0%}, {ci['n_boot']} resamples) |" if isinstance(ci, dict) and 'low' in ci else " |")
+
+def model_card(adapter:str|Path, # the adapter folder
+               kind:str='adapter', # 'merged', 'adapter' or 'zip'
+               base:str|None=None, # the base model (default: the one the adapter records)
+               dtype:str|None=None) -> str: # the merged weights' dtype
+    "A model card (README.md) for an exported adapter or merged model: base, LoRA settings, data, configuration, metrics with intervals, packages."
+    import yaml
+    adapter = Path(adapter)
+    ac = json.loads(_adapter_config(adapter).read_text())
+    base = base_name(base) if base else adapter_base(adapter)
+    cfg_f, met_f = _run_files(adapter)
+    run = yaml.safe_load(cfg_f.read_text()) if cfg_f else {}
+    prov = run.pop('provenance', None) if isinstance(run, dict) else None
+    flat = {k: v for sec in (run or {}).values() if isinstance(sec, dict) for k, v in sec.items()}
+    met = json.loads(met_f.read_text()) if met_f else {}
+    prov = met.get('provenance') or prov or {}
+    name = adapter.parent.name if adapter.name == 'adapter' else adapter.name
+    lib = 'transformers' if kind == 'merged' else 'peft'
+    lora = (f"LoRA r={ac.get('r')}, alpha={ac.get('lora_alpha')}, dropout={ac.get('lora_dropout')}, "
+            f"DoRA {'on' if ac.get('use_dora') else 'off'}, rsLoRA {'on' if ac.get('use_rslora') else 'off'}; "
+            f"targets: {', '.join(sorted(ac.get('target_modules') or []))}")
+    what = (f"`{base}` with a LoRA adapter merged into its weights ({dtype or 'the base dtype'}); loads with `AutoModelForCausalLM.from_pretrained` or vLLM, no PEFT needed."
+            if kind == 'merged' else f"A LoRA adapter for `{base}`; `med_llm_ft.models.load_adapter(folder)` or PEFT's `PeftModel.from_pretrained` loads it.")
+    data = flat.get('data') or 'the packaged PubMedQA sample'
+    out = [f"---\nbase_model: {base}\nlibrary_name: {lib}\ntags: [med_llm_ft, lora, medical-qa]\n---", f"# {name}", what,
+           "## Training", '\n'.join([f"- base model: `{base}`" + (f" (quantization: {flat['quant']})" if flat.get('quant') else ''), f"- adapter: {lora}",
+           f"- data: {data}" + (f" ({flat.get('data_config')}, split {flat.get('split')}, template {flat.get('template')})" if flat.get('split') else '')])]
+    if run: out += ["Configuration (`config.yaml`, what `med-llm-ft train --config` reads back):",
+                    "```yaml\n" + yaml.safe_dump(run, sort_keys=False).strip() + "\n```"]
+    rows = []
+    for sec, m in [('', met)] + [(k, v) for k, v in met.items() if isinstance(v, dict) and k in ('test', 'valid', 'base_test')]:
+        rows += [r.replace('| ', f"| {sec + ' ' if sec else ''}", 1) for k, v in m.items() if (r := _fmt_metric(k, v, m))
+                 and (sec or k.startswith(('eval_', 'train_loss')))]
+    if rows: out += ["## Results", f"From the run's `metrics.json`{' (test: the held-out test split)' if 'test' in met else ''}.",
+                     '\n'.join(["| metric | value | interval |", "| --- | --- | --- |", *rows])]
+    here = run_record()
+    pk = prov.get('packages') or {}
+    if pk or here:
+        out += ["## Made with", f"- trained with: {', '.join(f'{k} {v}' for k, v in pk.items()) or 'not recorded'}"
+                           + (f"; git {prov['git']['commit'][:12]}" if (prov.get('git') or {}).get('commit') else '')
+                           + (f"; on {prov['hardware'].get('gpu') or prov['hardware'].get('cpu')}" if prov.get('hardware') else ''),
+                           f"- exported with: {', '.join(f'{k} {v}' for k, v in here['packages'].items())}"]
+        out[-2:] = ['\n'.join(out[-2:])]
+    return '\n\n'.join(out) + '\n'
+
+def _portable_config(cfg_f:Path|None, base:str) -> str|None:
+    "The run's config.yaml with its model key set to the portable base name."
+    import yaml
+    if not cfg_f: return None
+    run = yaml.safe_load(cfg_f.read_text()) or {}
+    if isinstance(run.get('model'), dict): run['model']['model'] = base
+    elif 'model' in run: run['model'] = base
+    return yaml.safe_dump(run, sort_keys=False)
+
+def export_adapter(adapter:str|Path, # the adapter folder
+                   out:str|Path, # the folder (or .zip) to write, replaced atomically
+                   fmt:str='merged', # 'merged', 'adapter' or 'zip'
+                   dtype:str='bfloat16', # the merged weights' dtype: 'bfloat16', 'float16' or 'float32'
+                   base:str|None=None) -> Path: # the base model (default: the one the adapter records, as its run loaded it)
+    "Write `adapter` for use elsewhere as `fmt` says, with a model card; returns the path written."
+    if fmt not in ('merged', 'adapter', 'zip'): raise ConfigError(f"format: {fmt!r} is not 'merged', 'adapter' or 'zip'")
+    if dtype not in ('bfloat16', 'float16', 'float32'): raise ConfigError(f"dtype: {dtype!r} is not 'bfloat16', 'float16' or 'float32'")
+    adapter, out = Path(adapter), Path(out)
+    b = base_name(base) if base else adapter_base(adapter)  # (a clear error if this is not an adapter folder)
+    cfg_f, _ = _run_files(adapter)
+    card, conf = model_card(adapter, fmt, b, dtype if fmt == 'merged' else None), _portable_config(cfg_f, b)
+    if fmt == 'merged':
+        return merge_adapter(adapter, out, base or adapter_load_kw(adapter)['name'], dtype, {'README.md': card, **({'training_config.yaml': conf} if conf else {})})
+    def write(tmp):
+        for f in adapter.iterdir():
+            if f.is_file(): shutil.copy2(f, tmp / f.name)
+        record_base(tmp, b)
+        (tmp / 'README.md').write_text(card)
+        if conf: (tmp / 'config.yaml').write_text(conf)
+    if fmt == 'adapter': return write_atomic(out, write)
+    if out.suffix != '.zip': out = out.with_name(out.name + '.zip')
+    stage = Path(__import__('tempfile').mkdtemp(prefix='.export.', dir=out.parent.mkdir(parents=True, exist_ok=True) or out.parent))
+    try: return zip_adapter(write_atomic(stage / out.stem, write), out)
+    finally: shutil.rmtree(stage, ignore_errors=True)
+
+def cli_export(argv:list|None=None) -> dict:
+    "`med-llm-ft export`: write an adapter merged into its base, alone, or zipped, each with a model card; prints what it wrote as JSON."
+    ap = cli_parser('med-llm-ft export', 'Export a trained adapter: merged into its base (a model folder that transformers and vLLM load), '
+                    'the adapter alone, or a zip of it, each with a model card (README.md).')
+    ap.add_argument('--adapter', required=True, help="the adapter folder (a run's output_dir/adapter)")
+    ap.add_argument('--out', required=True, help='the folder (or .zip) to write, replaced atomically')
+    ap.add_argument('--format', default='merged', choices=['merged', 'adapter', 'zip'], help='what to write')
+    ap.add_argument('--dtype', default='bfloat16', choices=['bfloat16', 'float16', 'float32'], help="the merged weights' dtype")
+    ap.add_argument('--base', default=None, help='the base model (none: the one the adapter records)')
+    a = ap.parse_args(argv)
+    p = export_adapter(a.adapter, a.out, a.format, a.dtype, a.base)
+    res = {'format': a.format, 'out': str(p), 'base': base_name(a.base) if a.base else adapter_base(a.adapter),
+           'files': sorted(f.name for f in p.iterdir()) if p.is_dir() else sorted(zipfile.ZipFile(p).namelist())}
+    print(json.dumps(res))
+    return res

@@ -10,16 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from .data import (DataError, ConfigError, QARecord, PUBMEDQA_LABELS, format_example, load_records, sample_path, subset,
-                             split_records, balance_records, augment_records, tokenize_records)
-from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu
+                             split_records, balance_records, augment_records, tokenize_records, is_quiet)
+from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu, run_record, record_base
 from .config import TrainConfig, validate, save_config, list_recipes, _apply, _has_folds
 from .evaluation import classification_metrics, score_labels, _log_softmax
 from .zero3 import prepare_zero3, trainer_kwargs
 
 # %% auto #0
 __all__ = ['model_kw', 'load_for_training', 'load_splits', 'tokenize', 'to_dataset', 'decision_line', 'decision_tokens',
-           'decision_mask', 'decision_metrics', 'evaluate_records', 'sft_args', 'build_trainer', 'count_params',
-           'plot_loss', 'train', 'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep', 'plot_sweep']
+           'decision_mask', 'decision_metrics', 'evaluate_records', 'progress_line', 'sft_args', 'build_trainer',
+           'count_params', 'plot_loss', 'train', 'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep',
+           'plot_sweep']
 
 # %% ../nbs/01_qlora.ipynb #c006
 def model_kw(cfg:TrainConfig) -> dict:
@@ -257,6 +258,33 @@ def _callbacks():
 
     return CSVLogger, DecisionEval, StopAt, Throughput, NanGuard
 
+# %% ../nbs/01_qlora.ipynb #c026f2
+def _clock(s:float) -> str:
+    s = int(round(s)); return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+def progress_line(step:int, total:int, loss:float|None, tok_per_s:float|None, elapsed:float) -> str:
+    "One plain progress line: step/total, loss, tokens/s, elapsed time and the time left at the rate so far."
+    eta = elapsed / step * (total - step) if step and total else None
+    return (f"step {step}/{total} ({step / max(total, 1):.0%})" + (f" | loss {loss:.4f}" if loss is not None else '')
+            + (f" | {tok_per_s:,.0f} tok/s" if tok_per_s else '') + f" | {_clock(elapsed)} elapsed" + (f", ETA {_clock(eta)}" if eta is not None else ''))
+
+def _progress_callback():
+    from transformers import TrainerCallback
+
+    class ProgressLine(TrainerCallback):
+        "A `progress_line` on standard error at each logging step that has a training loss (main process only)."
+        def __init__(self, stream=None): self.stream, self.t0, self.step0 = stream, None, 0
+        def on_train_begin(self, args, state, control, **kw): self.t0, self.step0 = time.time(), state.global_step
+        def on_log(self, args, state, control, logs=None, **kw):
+            if not state.is_world_process_zero or not logs or 'loss' not in logs or self.t0 is None: return
+            el, done = time.time() - self.t0, state.global_step - self.step0
+            tok = logs.get('num_tokens') if not self.step0 else None  # TRL's count since the start (a resumed run's includes earlier steps)
+            line = progress_line(state.global_step, state.max_steps, logs['loss'], tok / el if tok and el > 0 else None, el)
+            if self.step0: line = line.replace(f"| {_clock(el)} elapsed", f"| {_clock(el)} since resuming at step {self.step0}")
+            if done: line = line.split(', ETA')[0] + f", ETA {_clock(el / done * (state.max_steps - state.global_step))}"
+            print(line, file=self.stream or sys.stderr, flush=True)
+    return ProgressLine
+
 # %% ../nbs/01_qlora.ipynb #c027
 def sft_args(cfg:TrainConfig, has_eval:bool):
     "The SFTConfig (TRL's TrainingArguments) for `cfg`."
@@ -282,14 +310,15 @@ def sft_args(cfg:TrainConfig, has_eval:bool):
         save_strategy='steps' if cfg.save_steps > 0 else 'no', save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
         save_total_limit=cfg.save_total_limit, logging_steps=cfg.logging_steps,
         report_to=report or 'none', deepspeed=cfg.deepspeed, torch_compile=cfg.torch_compile,
-        dataset_num_proc=None, disable_tqdm=not sys.stderr.isatty(), save_only_model=False, dataloader_pin_memory=on_gpu(),
+        dataset_num_proc=None, disable_tqdm=not sys.stderr.isatty() or is_quiet(), save_only_model=False, dataloader_pin_memory=on_gpu(),
         remove_unused_columns=True, completion_only_loss=None)
 
 def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|None=None, eval_records:list|None=None):
     "TRL's SFT trainer (with the decision weight) for `model` on token rows; adds LoRA first if `model` has none and cfg.method is 'lora'."
     import torch
     from peft import PeftModel
-    if cfg.method == 'lora' and not isinstance(model, PeftModel): model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules)
+    if cfg.method == 'lora' and not isinstance(model, PeftModel): model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules,
+                                                                                  use_dora=cfg.use_dora, use_rslora=cfg.use_rslora)
     CSVLogger, DecisionEval, StopAt, Throughput, NanGuard = _callbacks()
     speed, guard = Throughput(), NanGuard()
     cbs = [speed, guard] + ([CSVLogger(Path(cfg.output_dir) / 'log.csv')] if 'csv' in (cfg.report_to or []) else [])
@@ -311,6 +340,10 @@ def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|N
                                  decision_weight=cfg.decision_weight, decision_ids=dec_ids, fused_loss=cfg.fused_loss, soft_ids=soft_ids,
                                  distill_alpha=cfg.distill_alpha)
     if dec_cb: dec_cb.trainer = trainer
+    if trainer.args.disable_tqdm:  # off a terminal, or quiet: plain progress lines (or none) instead of raw log dictionaries
+        from transformers.trainer_callback import PrinterCallback
+        trainer.remove_callback(PrinterCallback)
+        if not is_quiet(): trainer.add_callback(_progress_callback()())
     speed.trainer, trainer.throughput, trainer.nan_guard = trainer, speed, guard
     fp16_amp = trainer.args.fp16 and not cfg.deepspeed  # (DeepSpeed's fp16 engine keeps its own fp32 master weights)
     if resolve_dtype(cfg.dtype) == torch.float32 or fp16_amp:  # TRL casts QLoRA adapters to bf16; fp32 compute and fp16's loss scaler need fp32
@@ -363,6 +396,7 @@ def train(cfg:TrainConfig) -> dict:
                           "(or give the folder of a trained fold ensemble)")
     if cfg.deepspeed: cfg = prepare_zero3(cfg)  # ZeRO-3 checks, storage and compute dtypes, process set-up (med_llm_ft.zero3)
     out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
+    record = run_record(cfg.seed)  # who made this run, into config.yaml and metrics.json
     set_seed(cfg.seed)
     sp = load_splits(cfg)
     model, tok = load_for_training(cfg)
@@ -396,9 +430,11 @@ def train(cfg:TrainConfig) -> dict:
         if cfg.eval_test and sp['test']: res['test'] = evaluate_records(trainer.model, tok, sp['test'], cfg)
         save_dir = out / ('adapter' if cfg.method == 'lora' else 'model')  # full fine-tuning saves the whole model
         trainer.save_model(str(save_dir))
+        if cfg.method == 'lora' and trainer.is_world_process_zero(): record_base(save_dir, cfg.model)  # a base other machines resolve (not this one's cache)
         res['adapter' if cfg.method == 'lora' else 'model_dir'] = str(save_dir)
     if trainer.is_world_process_zero():
-        save_config(cfg, out / 'config.yaml')
+        save_config(cfg, out / 'config.yaml', record)
+        res['provenance'] = record
         plot_loss(trainer.state.log_history, out / 'loss_curve.png', f"{Path(str(cfg.model)).name}: loss")
         (out / 'metrics.json').write_text(json.dumps(res, indent=1, default=str))
     res['trainer'] = trainer
@@ -411,7 +447,7 @@ def evaluate_adapter(cfg:TrainConfig) -> dict:
     if not (adapter / 'adapter_config.json').exists(): raise DataError(f"{adapter}: no adapter to evaluate (train first, or set adapter=PATH)")
     sp = load_splits(cfg)
     model, tok = load_adapter(adapter, **model_kw(cfg))
-    res = {'adapter': str(adapter), 'n_valid': len(sp['valid']), 'n_test': len(sp['test'])}
+    res = {'adapter': str(adapter), 'n_valid': len(sp['valid']), 'n_test': len(sp['test']), 'provenance': run_record(cfg.seed)}
     if sp['valid']:
         ecfg = dataclasses.replace(cfg, report_to=[], eval_accuracy=False, stop_at_step=None, decision_weight=1.0,
                                    output_dir=str(Path(cfg.output_dir) / 'eval_tmp'))

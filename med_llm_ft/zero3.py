@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, dataclasses, importlib.util, json, math, os, shlex, socket, subprocess, sys
 from pathlib import Path
 
-from .data import DataError, cache_dir
+from .data import DataError, cache_dir, cli_parser
 from .models import machine_dtype, on_gpu, free_port
 
 # %% auto #0
@@ -330,19 +330,23 @@ def check_adapter(adapter_dir:str|Path, # a folder with adapter_config.json and 
 # %% ../nbs/02_deepspeed.ipynb #c049
 def cli_launch(argv:list|None=None) -> int:
     "`med-llm-ft launch`: print (and with --run, run) the multi-GPU command for a DeepSpeed ZeRO-3 config."
-    import argparse
     argv = list(sys.argv[1:] if argv is None else argv)
     rest = argv[argv.index('--') + 1:] if '--' in argv else []
     argv = argv[:argv.index('--')] if '--' in argv else argv
-    ap = argparse.ArgumentParser('med-llm-ft launch', description=cli_launch.__doc__, epilog='Arguments after -- go to `med-llm-ft train`.')
+    ap = cli_parser('med-llm-ft launch', 'Print (and with --run, run) the multi-GPU command for a DeepSpeed ZeRO-3 config.',
+                    'Arguments after -- go to `med-llm-ft train`.')
     ap.add_argument('--config', default='deepspeed_z3.json', help='DeepSpeed JSON (written if missing)')
-    ap.add_argument('--launcher', default='deepspeed', choices=LAUNCHERS)
-    ap.add_argument('--num_gpus', '--num-gpus', type=int, default=None, help='GPUs per machine (default: all of this one)')
-    ap.add_argument('--num_nodes', '--num-nodes', type=int, default=1); ap.add_argument('--node_rank', '--node-rank', type=int, default=0)
-    ap.add_argument('--hostfile'); ap.add_argument('--master_addr', '--master-addr'); ap.add_argument('--master_port', '--master-port', type=int, default=29500)
-    ap.add_argument('--precision', default='auto', choices=('auto',) + PRECISIONS)
-    ap.add_argument('--no_offload_optimizer', action='store_true'); ap.add_argument('--offload_params', action='store_true')
-    ap.add_argument('--cpu_adam', action='store_true', help="DeepSpeed's compiled CPU Adam (full fine-tuning of large models)")
+    ap.add_argument('--launcher', default='deepspeed', choices=LAUNCHERS, help='the program that starts the processes')
+    ap.add_argument('--num-gpus', type=int, default=None, help='GPUs per machine (none: all of this one)')
+    ap.add_argument('--num-nodes', type=int, default=1, help='machines')
+    ap.add_argument('--node-rank', type=int, default=0, help="this machine's rank among them")
+    ap.add_argument('--hostfile', default=None, help="DeepSpeed's hostfile (multi-node, deepspeed launcher)")
+    ap.add_argument('--master-addr', default=None, help='address of the rank-0 machine (multi-node)')
+    ap.add_argument('--master-port', type=int, default=29500, help='its rendezvous port')
+    ap.add_argument('--precision', default='auto', choices=('auto',) + PRECISIONS, help="DeepSpeed's precision (auto: the machine's dtype)")
+    ap.add_argument('--no-offload-optimizer', action='store_true', help='keep the optimizer state on the GPU (default: offloaded to CPU)')
+    ap.add_argument('--offload-params', action='store_true', help='offload the parameters to CPU too')
+    ap.add_argument('--cpu-adam', action='store_true', help="DeepSpeed's compiled CPU Adam (full fine-tuning of large models)")
     ap.add_argument('--write', action='store_true', help='(re)write the config files even if they exist')
     ap.add_argument('--run', action='store_true', help='run the command instead of only printing it')
     a = ap.parse_args(argv)
