@@ -121,7 +121,7 @@ def _burst(s, n, body, path='/v1/completions', key=KEY):
 
 def test_load_64_clients_hf(srv):
     t0 = time.time()
-    out = _burst(srv, 64, {**OK, 'max_tokens': 4, 'temperature': 0})
+    out = _burst(srv, 64, {**OK, 'max_tokens': 1, 'temperature': 0})
     assert out == [200] * 64, f"{out.count(200)} of 64 answered: {sorted(set(map(str, out)))}"
     bad = _burst(srv, 64, {**OK, 'max_tokens': 0})  # refused requests in a burst are answered too
     assert bad == [400] * 64, sorted(set(map(str, bad)))
@@ -144,12 +144,15 @@ def test_cli_serve_key_rules(tiny, tmp_path):
         assert r.returncode != 0 and words in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
 
 
-def test_serve_warns_open_beyond_loopback(tiny, capfd):
-    with serve(tiny, backend='hf', host='0.0.0.0', timeout=300) as s:
-        assert models(s.url) == [str(tiny)]
-    assert 'without an API key' in capfd.readouterr().err
-    with serve(tiny, backend='hf', host='0.0.0.0', api_key=KEY, timeout=300) as s: pass
-    assert 'without an API key' not in capfd.readouterr().err
+def test_serve_warns_open_beyond_loopback(tiny, tmp_path, capfd):
+    "The warning comes before anything starts (here the start then fails on a missing adapter, so no server runs)."
+    for host, key, warned in (('0.0.0.0', None, True), ('0.0.0.0', KEY, False), ('127.0.0.1', None, False), ('localhost', None, False)):
+        with pytest.raises(Exception, match='not an adapter folder'): serve(tiny, tmp_path / 'nope', backend='hf', host=host, api_key=key)
+        err = capfd.readouterr().err
+        assert ('without an API key' in err) == warned, (host, key, err)
+        assert KEY not in err
+    from med_llm_ft.serving import _loopback
+    assert [_loopback(h) for h in ('::', '::1', '192.168.1.5', 'example.org', '127.0.0.2')] == [False, True, False, False, True]
 
 
 @needs_vllm
