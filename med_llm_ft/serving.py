@@ -566,6 +566,9 @@ def serve(model:str=DEFAULT_MODEL, adapter:str|None=None, adapter_name:str='med'
         print(f"warning: serving on {host} without an API key: anyone who reaches port {port or '(free)'} can use the model "
               f"(set --api-key or ${API_KEY_ENV})", file=sys.stderr, flush=True)
     path, port = resolve_model(model), port or free_port(host)
+    mp = Path(path).expanduser()
+    if (mp.is_absolute() or str(model).startswith(('.', '~')) or mp.exists()) and not (mp / 'config.json').exists():  # a folder, not a hub id
+        raise DataError(f"model {model}: {'not a model folder (no config.json)' if mp.exists() else 'no such folder'}")
     served = served_name or str(model)
     info = check_servable(adapter, path) if adapter and backend == 'vllm' else None
     if adapter and not (Path(adapter) / 'adapter_config.json').exists(): raise DataError(f"{adapter}: not an adapter folder (no adapter_config.json)")

@@ -138,9 +138,12 @@ def test_cli_serve_key_rules(tiny, tmp_path):
     assert r.returncode == 2 and 'requires an API key' in r.stderr and 'MED_LLM_FT_REQUIRE_API_KEY=0' in r.stderr, r.stderr
     r = _cli('--model', tiny, '--backend', 'hf', '--api-key', ' ')
     assert r.returncode == 2 and '--api-key is empty' in r.stderr
-    for bad, words in (('--adapter', 'not an adapter folder'), ('--model', 'nope')):
+    (tmp_path / 'empty').mkdir()
+    for bad, words in (('--adapter', 'not an adapter folder'), ('--model', 'nope: no such folder')):
         r = _cli('--model', tiny, bad, tmp_path / 'nope', '--backend', 'hf')
         assert r.returncode != 0 and words in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    r = _cli('--model', tmp_path / 'empty', '--backend', 'hf')
+    assert r.returncode != 0 and 'empty: not a model folder (no config.json)' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
 
 
 def test_serve_warns_open_beyond_loopback(tiny, tmp_path, capfd):
