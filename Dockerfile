@@ -1,6 +1,7 @@
 # GPU serving image for med_llm_ft: vLLM's OpenAI-compatible server with this package's `med-llm-ft serve` in front.
 # Build:  docker build -t med-llm-ft-serve .
-# Run:    docker run --gpus all --ipc=host -p 8000:8000 -v $PWD/outputs:/outputs \
+# Run:    export MED_LLM_FT_API_KEY=sk-...   # clients send 'Authorization: Bearer $MED_LLM_FT_API_KEY'
+#         docker run --gpus all --ipc=host -p 8000:8000 -e MED_LLM_FT_API_KEY -v $PWD/outputs:/outputs \
 #             -v ~/.cache/huggingface:/root/.cache/huggingface med-llm-ft-serve \
 #             --model HuggingFaceTB/SmolLM2-135M-Instruct --adapter /outputs/run/adapter --adapter-name med
 # Not built in this project's CI (no Docker engine there): linted with hadolint only. See nbs/04_vllm.ipynb, "Docker".
@@ -19,6 +20,10 @@ RUN python3 -m pip freeze | grep -iE '^(torch|vllm|transformers|tokenizers|numpy
     && python3 -m pip install --no-cache-dir --no-deps /opt/med_llm_ft \
     && med-llm-ft --version \
     && python3 -c "import vllm, peft, med_llm_ft.serving; print('vllm', vllm.__version__, 'peft', peft.__version__)"
+
+# The image listens on 0.0.0.0: without an API key anyone who reaches the port uses the model. `med-llm-ft serve` refuses to
+# start without one (-e MED_LLM_FT_API_KEY or -e VLLM_API_KEY); -e MED_LLM_FT_REQUIRE_API_KEY=0 serves open on purpose, with a warning.
+ENV MED_LLM_FT_REQUIRE_API_KEY=1
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=600s --retries=3 \

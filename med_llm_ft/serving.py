@@ -15,9 +15,10 @@ from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts
 from .models import auto_dtype, resolve_dtype, merge_adapter, free_port
 
 # %% auto #0
-__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'vllm_python', 'GenParams', 'prompt_ids', 'lora_rank',
-           'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation', 'HFEngine', 'VLLMEngine',
-           'vllm_generate', 'hf_generate', 'generate', 'Server', 'serve', 'models', 'complete', 'chat', 'cli_serve']
+__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'API_KEY_ENV', 'vllm_python', 'GenParams', 'prompt_ids',
+           'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation', 'HFEngine',
+           'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'Server', 'serve', 'models', 'complete', 'chat',
+           'cli_serve']
 
 # %% ../nbs/04_vllm.ipynb #c006
 VLLM_PYTHON_ENV = 'MED_LLM_FT_VLLM_PYTHON'
@@ -463,9 +464,12 @@ def generate(model, tok=None, records:list=(), max_new_tokens:int=256, batch_siz
                          max_model_len=max_len, **kw)
 
 # %% ../nbs/04_vllm.ipynb #c050
-def _http(url:str, body:dict|None=None, timeout:float=300) -> dict:
+API_KEY_ENV = 'MED_LLM_FT_API_KEY'  # the key `med-llm-ft serve` requires of clients; vLLM's own server reads VLLM_API_KEY
+
+def _http(url:str, body:dict|None=None, timeout:float=300, api_key:str|None=None) -> dict:
+    headers = {'Content-Type': 'application/json', **({'Authorization': f'Bearer {api_key}'} if api_key else {})}
     req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method='GET' if body is None else 'POST',
-                                 headers={'Content-Type': 'application/json'})
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r: raw = r.read()
     except urllib.error.HTTPError as e:
@@ -480,6 +484,7 @@ class Server:
     models:list
     log_path:Path
     backend:str
+    api_key:str|None = field(default=None, repr=False)
     def alive(self) -> bool: return self.proc.poll() is None
     def wait(self) -> int: return self.proc.wait()
     def stop(self, timeout:float=30) -> int|None:
@@ -496,12 +501,26 @@ def _stop_servers():
         except Exception: pass
 
 # %% ../nbs/04_vllm.ipynb #c051
+def _loopback(host:str) -> bool:
+    "Whether `host` accepts connections from this machine only."
+    import ipaddress
+    if host == 'localhost': return True
+    try: return ipaddress.ip_address(host).is_loopback
+    except ValueError: return False
+
 def serve(model:str=DEFAULT_MODEL, adapter:str|None=None, adapter_name:str='med', host:str='127.0.0.1', port:int|None=None,
           backend:str='vllm', served_name:str|None=None, dtype:str='auto', max_model_len:int=2048, timeout:float=900,
-          log:str|Path|None=None, extra_args:list|tuple=(), python:str|None=None) -> Server:
-    "Start an OpenAI-compatible server for `model` (and `adapter` as `adapter_name`); returns once /health answers."
+          log:str|Path|None=None, extra_args:list|tuple=(), python:str|None=None, api_key:str|None=None) -> Server:
+    "Start an OpenAI-compatible server for `model` (and `adapter` as `adapter_name`); returns once /health answers. With `api_key`, /v1 asks for it."
     if backend not in ('vllm', 'hf'): raise DataError(f"unknown backend {backend!r}; choose 'vllm' or 'hf'")
+    if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()): raise DataError("api_key: give a non-empty string, or None for an open server")
+    if not api_key and not _loopback(host):
+        print(f"warning: serving on {host} without an API key: anyone who reaches port {port or '(free)'} can use the model "
+              f"(set --api-key or ${API_KEY_ENV})", file=sys.stderr, flush=True)
     path, port = resolve_model(model), port or free_port(host)
+    mp = Path(path).expanduser()
+    if (mp.is_absolute() or str(model).startswith(('.', '~')) or mp.exists()) and not (mp / 'config.json').exists():  # a folder, not a hub id
+        raise DataError(f"model {model}: {'not a model folder (no config.json)' if mp.exists() else 'no such folder'}")
     served = served_name or str(model)
     info = check_servable(adapter, path) if adapter and backend == 'vllm' else None
     if adapter and not (Path(adapter) / 'adapter_config.json').exists(): raise DataError(f"{adapter}: not an adapter folder (no adapter_config.json)")
@@ -512,17 +531,21 @@ def serve(model:str=DEFAULT_MODEL, adapter:str|None=None, adapter_name:str='med'
         if adapter: cmd += ['--enable-lora', '--lora-modules', f'{adapter_name}={Path(adapter).resolve()}',
                             '--max-lora-rank', str(info['max_lora_rank']), '--max-loras', '1']
         env = _child_env(VLLM_CPU_KVCACHE_SPACE=os.environ.get('VLLM_CPU_KVCACHE_SPACE', '1'))
+        env.pop('VLLM_API_KEY', None)
+        if api_key: env['VLLM_API_KEY'] = api_key  # vLLM's --api-key, through the environment: not in `ps`, nor in vLLM's logged args
     else:
         cmd = [python or sys.executable, '-m', 'med_llm_ft.serving', 'hf-server', '--model', path, '--served-name', served,
                '--host', host, '--port', str(port), '--dtype', dtype, '--max-model-len', str(max_model_len)]
         if adapter: cmd += ['--adapter', str(Path(adapter).resolve()), '--adapter-name', adapter_name]
         env = _child_env()
+        env.pop(API_KEY_ENV, None)
+        if api_key: env[API_KEY_ENV] = api_key
     log_path = Path(log) if log else Path(tempfile.mkstemp(prefix=f'{backend}-server-', suffix='.log')[1])
     with open(log_path, 'ab') as lf:
         proc = subprocess.Popen([*cmd, *map(str, extra_args)], stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
     h = Server(proc, f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}/v1", [served] + ([adapter_name] if adapter else []),
-               log_path, backend)
+               log_path, backend, api_key)
     _SERVERS[:] = [s for s in _SERVERS if s.alive()] + [h]
     base, t0 = h.url[:-3], time.time()
     try:
@@ -540,82 +563,151 @@ def serve(model:str=DEFAULT_MODEL, adapter:str|None=None, adapter_name:str='med'
         h.stop(); raise
 
 # %% ../nbs/04_vllm.ipynb #c053
-def models(url:str) -> list:
+def models(url:str, api_key:str|None=None) -> list:
     "Names of the models a server at `url` (ending in /v1) serves."
-    return [m['id'] for m in _http(url.rstrip('/') + '/models')['data']]
+    return [m['id'] for m in _http(url.rstrip('/') + '/models', api_key=api_key)['data']]
 
-def complete(url:str, model:str, prompt:str, max_tokens:int=128, temperature:float=0.0, raw:bool=False, timeout:float=300, **extra):
+def complete(url:str, model:str, prompt:str, max_tokens:int=128, temperature:float=0.0, raw:bool=False, timeout:float=300,
+             api_key:str|None=None, **extra):
     "Text completion of `prompt` (no chat template applied) from the server at `url`."
-    r = _http(url.rstrip('/') + '/completions', {'model': model, 'prompt': prompt, 'max_tokens': max_tokens, 'temperature': temperature, **extra}, timeout)
+    r = _http(url.rstrip('/') + '/completions', {'model': model, 'prompt': prompt, 'max_tokens': max_tokens, 'temperature': temperature, **extra},
+              timeout, api_key)
     return r if raw else r['choices'][0]['text']
 
-def chat(url:str, model:str, messages:list|str, max_tokens:int=128, temperature:float=0.0, raw:bool=False, timeout:float=300, **extra):
+def chat(url:str, model:str, messages:list|str, max_tokens:int=128, temperature:float=0.0, raw:bool=False, timeout:float=300,
+         api_key:str|None=None, **extra):
     "The assistant's reply to `messages` (a list of role/content dicts, or one user message) from the server at `url`."
     if isinstance(messages, str): messages = [{'role': 'user', 'content': messages}]
-    r = _http(url.rstrip('/') + '/chat/completions', {'model': model, 'messages': messages, 'max_tokens': max_tokens, 'temperature': temperature, **extra}, timeout)
+    r = _http(url.rstrip('/') + '/chat/completions', {'model': model, 'messages': messages, 'max_tokens': max_tokens, 'temperature': temperature, **extra},
+              timeout, api_key)
     return r if raw else r['choices'][0]['message']['content']
 
+
 # %% ../nbs/04_vllm.ipynb #c055
+class _BadRequest(Exception):
+    "A request the server refuses: HTTP `code`, a message, and the field it names (`param`)."
+    def __init__(self, message:str, param:str|None=None, code:int=400): super().__init__(message); self.param, self.code = param, code
+
+_ERROR_TYPES = {400: 'BadRequestError', 401: 'AuthenticationError', 404: 'NotFoundError', 405: 'MethodNotAllowed', 411: 'LengthRequired',
+                413: 'PayloadTooLarge', 415: 'UnsupportedMediaType', 500: 'InternalServerError'}
+
+def _error_body(code:int, message:str, param:str|None=None) -> dict:
+    "An error in the shape of vLLM's and OpenAI's servers."
+    return {'error': {'message': message, 'type': _ERROR_TYPES.get(code, 'BadRequestError'), 'param': param, 'code': code}}
+
+def _number(body:dict, name:str, default, lo:float, hi:float, lo_open:bool=False) -> float:
+    v = body.get(name)
+    if v is None: return default
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < lo or v > hi or (lo_open and v == lo):
+        raise _BadRequest(f"'{name}' must be a number {'>' if lo_open else '>='} {lo} and <= {hi}, got {v!r}", name)
+    return float(v)
+
+def _parse_request(body, chat_mode:bool, names:dict, tok, max_model_len:int) -> tuple:
+    "(model name, prompt ids, GenParams) of an OpenAI completion or chat request, or `_BadRequest` naming the field that is wrong."
+    if not isinstance(body, dict): raise _BadRequest(f"the request body must be a JSON object, got a JSON {type(body).__name__}")
+    model = body.get('model', next(iter(names)))  # as vLLM: no model means the base model
+    if not isinstance(model, str) or model not in names:
+        raise _BadRequest(f"The model `{model}` does not exist; served: {list(names)}", 'model', 404)
+    if body.get('stream'): raise _BadRequest("streaming is not supported by the hf backend", 'stream')
+    n = body.get('n', 1)
+    if n != 1 or isinstance(n, bool): raise _BadRequest(f"'n' must be 1 on the hf backend (one choice per request), got {n!r}", 'n')
+    if chat_mode:
+        msgs = body.get('messages')
+        if not isinstance(msgs, list) or not msgs: raise _BadRequest(f"'messages' must be a non-empty list of {{role, content}} objects, got {msgs!r}"[:300], 'messages')
+        for i, m in enumerate(msgs):
+            if not isinstance(m, dict): raise _BadRequest(f"messages[{i}] must be an object with 'role' and 'content'", f'messages[{i}]')
+            if m.get('role') not in ('system', 'user', 'assistant'):
+                raise _BadRequest(f"messages[{i}].role must be 'system', 'user' or 'assistant', got {m.get('role')!r}", f'messages[{i}].role')
+            if not isinstance(m.get('content'), str): raise _BadRequest(f"messages[{i}].content must be a string, got {m.get('content')!r}"[:300], f'messages[{i}].content')
+        text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    else:
+        text = body.get('prompt')
+        if isinstance(text, list) and len(text) == 1: text = text[0]
+        if not isinstance(text, str) or not text: raise _BadRequest(f"'prompt' must be a non-empty string (or a list of one), got {text!r}"[:300], 'prompt')
+    mt = 16 if body.get('max_tokens') is None else body['max_tokens']  # OpenAI's default for completions
+    if isinstance(mt, bool) or not isinstance(mt, int) or mt < 1: raise _BadRequest(f"'max_tokens' must be a positive integer, got {mt!r}"[:300], 'max_tokens')
+    ids = tok(text, add_special_tokens=False)['input_ids']
+    if len(ids) + mt > max_model_len:
+        raise _BadRequest(f"This model's maximum context length is {max_model_len} tokens. However, you requested {len(ids) + mt} tokens "
+                          f"({len(ids)} in the prompt, {mt} in the completion). Please reduce the prompt or 'max_tokens'.", 'max_tokens')
+    seed = body.get('seed', 0)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)): raise _BadRequest(f"'seed' must be an integer, got {seed!r}"[:300], 'seed')
+    p = GenParams(max_tokens=mt, temperature=_number(body, 'temperature', 1.0, 0, 2), top_p=_number(body, 'top_p', 1.0, 0, 1, lo_open=True), seed=seed or 0)
+    return model, ids, p
+
 def _hf_server(argv:list) -> int:
     "Child process of `serve(backend='hf')`: an OpenAI-compatible HTTP server over `HFEngine` (standard library only)."
+    import hmac
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     ap = argparse.ArgumentParser('hf-server')
     for a in ('--model', '--served-name', '--adapter', '--adapter-name', '--host', '--dtype'): ap.add_argument(a)
     ap.add_argument('--port', type=int); ap.add_argument('--max-model-len', type=int, default=2048)
     a = ap.parse_args(argv)
+    key = os.environ.get(API_KEY_ENV) or None  # from the environment only: a command line shows in `ps`
     eng = HFEngine(a.model, adapters=[a.adapter] if a.adapter else (), dtype=a.dtype or 'auto')
     names = {a.served_name: None, **({a.adapter_name: a.adapter} if a.adapter else {})}
     lock, created = threading.Lock(), int(time.time())
+    routes = {'/health': 'GET', '/v1/models': 'GET', '/v1/completions': 'POST', '/v1/chat/completions': 'POST'}
 
     def answer(body, chat_mode):
-        if body.get('stream'): return 400, "streaming is not supported by the hf backend"
-        if body.get('model') not in names: return 404, f"the model {body.get('model')!r} does not exist; served: {list(names)}"
-        if chat_mode:
-            msgs = body.get('messages')
-            if not isinstance(msgs, list) or not msgs: return 400, "'messages' must be a non-empty list"
-            text = eng.tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-        else:
-            text = body.get('prompt')
-            if isinstance(text, list) and len(text) == 1: text = text[0]
-            if not isinstance(text, str): return 400, "'prompt' must be a string"
-        try:
-            p = GenParams(max_tokens=int(body.get('max_tokens') or 16), temperature=float(body.get('temperature', 1.0) or 0.0),
-                          top_p=float(body.get('top_p', 1.0)), seed=body.get('seed', 0))
-            ids = prompt_ids([text], eng.tok, budget=a.max_model_len - p.max_tokens)
-        except DataError as e: return 400, str(e)
-        with lock: g = eng.generate(ids, p, adapter=names[body['model']])[0]
+        model, ids, p = _parse_request(body, chat_mode, names, eng.tok, a.max_model_len)
+        with lock: g = eng.generate([ids], p, adapter=names[model])[0]
         usage = {'prompt_tokens': g.prompt_tokens, 'completion_tokens': len(g.token_ids), 'total_tokens': g.prompt_tokens + len(g.token_ids)}
         choice = ({'index': 0, 'message': {'role': 'assistant', 'content': g.text}, 'finish_reason': g.finish_reason} if chat_mode else
                   {'index': 0, 'text': g.text, 'finish_reason': g.finish_reason})
-        return 200, {'id': f"{'chatcmpl' if chat_mode else 'cmpl'}-{time.time_ns()}", 'object': 'chat.completion' if chat_mode else 'text_completion',
-                     'created': int(time.time()), 'model': body['model'], 'choices': [choice], 'usage': usage}
+        return {'id': f"{'chatcmpl' if chat_mode else 'cmpl'}-{time.time_ns()}", 'object': 'chat.completion' if chat_mode else 'text_completion',
+                'created': int(time.time()), 'model': model, 'choices': [choice], 'usage': usage}
 
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = 'HTTP/1.1'
+        protocol_version, timeout = 'HTTP/1.1', 120  # a client that sends nothing for 2 minutes loses its thread
         def log_message(self, fmt, *args): sys.stderr.write(f"{self.address_string()} {fmt % args}\n")
-        def send(self, code, obj):
-            if isinstance(obj, str): obj = {'error': {'message': obj, 'type': 'invalid_request_error' if code == 400 else 'NotFoundError', 'code': code}}
+        def send(self, code, obj, **headers):
             data = json.dumps(obj).encode()
             self.send_response(code); self.send_header('Content-Type', 'application/json'); self.send_header('Content-Length', str(len(data)))
+            if code >= 400: self.send_header('Connection', 'close'); self.close_connection = True  # a refused body may be unread
+            for k, v in headers.items(): self.send_header(k, v)
             self.end_headers(); self.wfile.write(data)
-        def do_GET(self):
-            if self.path == '/health': return self.send(200, {})
-            if self.path == '/v1/models':
-                return self.send(200, {'object': 'list', 'data': [{'id': n, 'object': 'model', 'created': created, 'owned_by': 'med_llm_ft',
-                                                                    'root': p or a.model, 'parent': None if p is None else a.served_name} for n, p in names.items()]})
-            self.send(404, f"no route {self.path}")
-        def do_POST(self):
-            try: body = json.loads(self.rfile.read(int(self.headers.get('Content-Length') or 0)) or b'{}')
-            except json.JSONDecodeError as e: return self.send(400, f"body is not JSON ({e.msg})")
-            if self.path not in ('/v1/completions', '/v1/chat/completions'): return self.send(404, f"no route {self.path}")
-            self.send(*answer(body, self.path == '/v1/chat/completions'))
+        def handle_one_request(self):
+            try: super().handle_one_request()
+            except (ConnectionError, TimeoutError): self.close_connection = True
+        def route(self, method):
+            path = self.path.split('?')[0]
+            if key and path.startswith('/v1') and not hmac.compare_digest(self.headers.get('Authorization', '').encode(), f'Bearer {key}'.encode()):
+                return self.send(401, _error_body(401, "Unauthorized: send the server's API key as 'Authorization: Bearer KEY'", 'Authorization'))
+            if path not in routes: return self.send(404, _error_body(404, f"no route {path}; routes: {list(routes)}"))
+            if routes[path] != method: return self.send(405, _error_body(405, f"{path} takes {routes[path]}, not {method}"), Allow=routes[path])
+            try:
+                if path == '/health': return self.send(200, {})
+                if path == '/v1/models':
+                    return self.send(200, {'object': 'list', 'data': [{'id': n, 'object': 'model', 'created': created, 'owned_by': 'med_llm_ft',
+                                                                        'root': p or a.model, 'parent': None if p is None else a.served_name} for n, p in names.items()]})
+                self.send(200, answer(self.body(), path == '/v1/chat/completions'))
+            except _BadRequest as e: self.send(e.code, _error_body(e.code, str(e), e.param))
+            except Exception as e:  # a bug or a failed generation: an answer for the client, the traceback in the log, the server goes on
+                import traceback; traceback.print_exc(file=sys.stderr)
+                self.send(500, _error_body(500, f"generation failed: {type(e).__name__}: {e}"[:500]))
+        def body(self):
+            ctype = self.headers.get('Content-Type', 'application/json').split(';')[0].strip().lower()
+            n = self.headers.get('Content-Length')
+            if n is None or not n.isdigit(): self.close_connection = True; raise _BadRequest("a POST needs a Content-Length header", 'Content-Length', 411)
+            if int(n) > 8 << 20: self.close_connection = True; raise _BadRequest(f"the body is {int(n)} bytes; at most {8 << 20}", None, 413)
+            raw = self.rfile.read(int(n))
+            if ctype != 'application/json': raise _BadRequest(f"Content-Type must be application/json, got {ctype!r}", 'Content-Type', 415)
+            try: return json.loads(raw or b'{}')
+            except (json.JSONDecodeError, UnicodeDecodeError) as e: raise _BadRequest(f"the body is not valid JSON ({e})", None) from None
+        def do_GET(self): self.route('GET')
+        def do_POST(self): self.route('POST')
+        do_PUT = do_DELETE = do_PATCH = lambda self: self.route(self.command)
 
-    srv = ThreadingHTTPServer((a.host, a.port), Handler)
+    class Srv(ThreadingHTTPServer):
+        request_queue_size, daemon_threads = 1024, True  # socketserver's backlog is 5: a burst of clients got connection resets
+    srv = Srv((a.host, a.port), Handler)
     def _term(*_): threading.Thread(target=srv.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, _term); signal.signal(signal.SIGINT, _term)
-    print(f"hf server: {list(names)} on http://{a.host}:{a.port}/v1", file=sys.stderr, flush=True)
+    print(f"hf server: {list(names)} on http://{a.host}:{a.port}/v1 ({'API key required' if key else 'no API key'})", file=sys.stderr, flush=True)
     srv.serve_forever(); srv.server_close()
     return 0
+
 
 # %% ../nbs/04_vllm.ipynb #c060
 def cli_serve(argv:list|None=None) -> int:
@@ -633,9 +725,16 @@ def cli_serve(argv:list|None=None) -> int:
     ap.add_argument('--dtype', default='auto'); ap.add_argument('--max-model-len', type=int, default=2048)
     ap.add_argument('--timeout', type=float, default=900, help='seconds to wait for the server to become healthy')
     ap.add_argument('--log', default=None, help="server log file (default: a temporary file)")
+    ap.add_argument('--api-key', default=None, help=f"clients must send 'Authorization: Bearer KEY' (default: ${API_KEY_ENV}, else $VLLM_API_KEY); "
+                    "prefer the environment variable: a command line shows in `ps`")
     a, extra = ap.parse_known_args(argv)
     if extra and a.backend == 'hf': ap.error(f"unrecognized arguments: {' '.join(extra)}")
     model, adapter, served = a.model, a.adapter, a.served_name
+    key = a.api_key or os.environ.get(API_KEY_ENV) or os.environ.get('VLLM_API_KEY') or None
+    if a.api_key is not None and not a.api_key.strip(): ap.error('--api-key is empty')
+    if not key and os.environ.get('MED_LLM_FT_REQUIRE_API_KEY', '0') not in ('0', ''):
+        ap.error(f"this server requires an API key (MED_LLM_FT_REQUIRE_API_KEY={os.environ['MED_LLM_FT_REQUIRE_API_KEY']}, as the Docker image sets): "
+                 f"set {API_KEY_ENV} (docker run -e {API_KEY_ENV}=...), or MED_LLM_FT_REQUIRE_API_KEY=0 to serve without one on purpose")
     if a.merge:
         if not adapter: ap.error('--merge needs --adapter')
         out = Path(a.merged_dir or Path('outputs/merged') / a.adapter_name)
@@ -645,8 +744,8 @@ def cli_serve(argv:list|None=None) -> int:
     # SIGINT too: a process started in the background by a shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
     old, srv = {s: signal.signal(s, _term) for s in (signal.SIGTERM, signal.SIGINT)}, None
     try:
-        srv = serve(model, adapter, a.adapter_name, a.host, a.port, a.backend, served, a.dtype, a.max_model_len, a.timeout, a.log, extra)
-        print(f"serving {srv.models} at {srv.url} ({a.backend}; log {srv.log_path}); Ctrl-C stops", flush=True)
+        srv = serve(model, adapter, a.adapter_name, a.host, a.port, a.backend, served, a.dtype, a.max_model_len, a.timeout, a.log, extra, api_key=key)
+        print(f"serving {srv.models} at {srv.url} ({a.backend}; log {srv.log_path}; {'API key required' if key else 'OPEN: no API key'}); Ctrl-C stops", flush=True)
         while srv.alive(): time.sleep(0.5)
         print(f"server exited (code {srv.proc.returncode}); last lines of {srv.log_path}:\n{_tail(srv.log_path)}", file=sys.stderr)
         raise SystemExit(1)

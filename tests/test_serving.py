@@ -93,18 +93,25 @@ def test_cli_serve_hf_backend(tiny, tmp_path):
 
 @needs_vllm
 def test_vllm_server_base_and_adapter(tiny):
-    "vLLM's OpenAI server on 127.0.0.1 with the adapter registered by name: completions and chats for both, then stopped."
+    "vLLM's OpenAI server on 127.0.0.1 with the adapter registered by name, behind an API key: completions and chats for both, then stopped."
+    from test_serving_http import KEY, _burst, _req
     m, a, _, ref = tiny
-    with serve(m, a, adapter_name='med', served_name='tiny', dtype='float32', max_model_len=1024, timeout=600) as srv:
+    with serve(m, a, adapter_name='med', served_name='tiny', dtype='float32', max_model_len=1024, timeout=600, api_key=KEY) as srv:
         assert srv.url.startswith('http://127.0.0.1:')
-        assert set(models(srv.url)) == {'tiny', 'med'}
-        base, ad = complete(srv.url, 'tiny', ref['prompt'], max_tokens=8), complete(srv.url, 'med', ref['prompt'], max_tokens=8)
+        assert set(models(srv.url, api_key=KEY)) == {'tiny', 'med'}
+        for key in (None, 'wrong'): assert _req(srv, 'POST', '/v1/completions', {'model': 'tiny', 'prompt': 'Hi', 'max_tokens': 2}, key=key)[0] == 401
+        base = complete(srv.url, 'tiny', ref['prompt'], max_tokens=8, api_key=KEY)
+        ad = complete(srv.url, 'med', ref['prompt'], max_tokens=8, api_key=KEY)
         assert base != ad, 'the adapter must change the answer'
         assert (base, ad) == (ref['base'].text, ref['adapter'].text), 'vLLM and transformers disagree on greedy answers'
         msgs = [{'role': 'system', 'content': SYSTEM_PROMPT}, {'role': 'user', 'content': ref['question']}]
-        c_base, c_ad = chat(srv.url, 'tiny', msgs, max_tokens=8, raw=True), chat(srv.url, 'med', msgs, max_tokens=8, raw=True)
+        c_base = chat(srv.url, 'tiny', msgs, max_tokens=8, raw=True, api_key=KEY)
+        c_ad = chat(srv.url, 'med', msgs, max_tokens=8, raw=True, api_key=KEY)
         assert c_base['choices'][0]['message']['content'] != c_ad['choices'][0]['message']['content']
         assert c_ad['model'] == 'med' and c_ad['usage']['completion_tokens'] <= 8
+        out = _burst(srv, 64, {'model': 'tiny', 'prompt': 'Hi', 'max_tokens': 2, 'temperature': 0})  # 64 concurrent clients on loopback
+        assert out == [200] * 64, f"{out.count(200)} of 64 answered: {sorted(set(map(str, out)))}"
+        assert KEY not in srv.log_path.read_text() and KEY not in subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True).stdout
         port, pgid = int(srv.url.split(':')[2].split('/')[0]), srv.proc.pid
     assert not srv.alive() and _port_closed(port) and _group_gone(pgid), 'stop() must end the server and its engine processes'
 
