@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 PEAK_FLOPS = 989e12
 # levers measured at the 8B shape: name -> overrides of the recipe (`ours-<name>` in the JSON)
 VARIANTS = {
+    'bs4': {'batch_size': 4, 'lora_dropout': 0.05},  # llama3-pubmedqa's settings before batch 12 / no dropout: the plain recipe's batches
     'nofused': {'fused_loss': False},
     'bs16': {'batch_size': 16},
     'bs32': {'batch_size': 32},
