@@ -11,8 +11,8 @@ from pathlib import Path
 from .data import ConfigError, DataError, DEFAULT_MODEL, TEMPLATES
 
 # %% auto #0
-__all__ = ['SECTIONS', 'SECTION_OF', 'TrainConfig', 'recipe_dir', 'flatten', 'list_recipes', 'recipe_settings', 'parse_folds',
-           'validate', 'load_config', 'config_dict', 'save_config']
+__all__ = ['SECTIONS', 'SECTION_OF', 'META_KEYS', 'TrainConfig', 'recipe_dir', 'flatten', 'list_recipes', 'recipe_settings',
+           'parse_folds', 'validate', 'load_config', 'config_dict', 'save_config']
 
 # %% ../nbs/01_config.ipynb #c006
 @dataclass
@@ -161,6 +161,8 @@ def _apply(cfg:TrainConfig, overrides:dict, where:str) -> TrainConfig:
     return cfg
 
 # %% ../nbs/01_config.ipynb #c011
+META_KEYS = ('description', 'chosen_by')  # what a recipe says about itself: a line for --list-recipes, the experiment that chose it
+
 def recipe_dir() -> Path:
     "The folder of the packaged recipes."
     import importlib.util
@@ -195,7 +197,8 @@ def recipe_settings(name:str, _seen:tuple=()) -> dict:
     p = recipe_dir() / f'{name}.yaml'
     if not p.exists(): raise ConfigError(f"recipe: unknown recipe {name!r}; choose from {', '.join(list_recipes())}")
     if name in _seen: raise ConfigError(f"recipe {name}: extends itself ({' -> '.join(_seen + (name,))})")
-    data = _read_yaml(p); data.pop('description', None)
+    data = _read_yaml(p)
+    for k in META_KEYS: data.pop(k, None)
     parent = data.pop('extends', None)
     return {**(recipe_settings(parent, _seen + (name,)) if parent else {}), **flatten(data, f"recipe {name}")}
 
