@@ -22,6 +22,7 @@ PEAK_FLOPS = 989e12
 VARIANTS = {
     'bs4': {'batch_size': 4, 'lora_dropout': 0.05},  # llama3-pubmedqa's settings before batch 12 / no dropout: the plain recipe's batches
     'nofused': {'fused_loss': False},
+    'bs8': {'batch_size': 8},  # the recipe (no dropout) at batch 8: under the plain recipe's 12.75 GiB?
     'bs16': {'batch_size': 16},
     'bs32': {'batch_size': 32},
     'pf-bs16': {'batch_size': 16, 'padding_free': True},
@@ -44,7 +45,7 @@ def load_baseline(path):
 
 def ours_config(recipe, model, data, steps, out_dir, overrides):
     "The recipe's TrainConfig for this benchmark: our split of the non-test 500, the baseline's schedule (warm-up 10 steps), no checkpoints."
-    from med_llm_ft.qlora import load_config
+    from med_llm_ft.config import load_config
     ov = dict(model=model, data=data, split='official', max_steps=steps, warmup=10, logging_steps=1, save_steps=0, eval_accuracy=False,
               report_to=[], output_dir=str(out_dir), seed=0)
     ov.update(overrides)

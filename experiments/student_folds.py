@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from fastcore.test import test_eq
 from med_llm_ft.evaluation import _log_softmax
-from med_llm_ft.qlora import TrainConfig, _fold_bias, _row_scores, decision_metrics, ensemble_predict
+from med_llm_ft.config import TrainConfig
+from med_llm_ft.ensembles import _fold_bias, _row_scores, ensemble_predict
+from med_llm_ft.qlora import decision_metrics
 
 EXPERIMENTS = Path(__file__).resolve().parent
 
