@@ -13,7 +13,8 @@ from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_to
 __all__ = ['SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'auto_dtype', 'on_gpu', 'bf16_native', 'machine_dtype', 'resolve_dtype',
            'amp_flags', 'free_port', 'bnb_config', 'quiet_bnb', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for',
            'load_model', 'tiny_config', 'make_tiny_model', 'linear_names', 'lora_targets', 'add_lora', 'adapter_base',
-           'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter', 'zip_adapter']
+           'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter', 'zip_adapter',
+           'check_adapter']
 
 # %% ../nbs/00_models.ipynb #c006
 def auto_dtype(cuda:bool, # a GPU does the compute
@@ -241,8 +242,11 @@ def adapter_base(adapter:str|Path) -> str|None:
 def apply_adapter(model, adapter:str|Path, trainable:bool=False):
     "`model` with the LoRA adapter in `adapter` loaded on top."
     from peft import PeftModel
-    adapter_base(adapter)  # a clear error if this is not an adapter folder
-    model = PeftModel.from_pretrained(model, str(adapter), is_trainable=trainable)
+    check_adapter(model, adapter)  # not an adapter folder, or another base: a named error before peft
+    try: model = PeftModel.from_pretrained(model, str(adapter), is_trainable=trainable)
+    except RuntimeError as e:
+        if 'size mismatch' not in str(e): raise
+        raise DataError(f"{adapter}: its weights do not fit this model ({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
     fix_4bit_cpu(model)
     return model
 
@@ -303,3 +307,49 @@ def zip_adapter(adapter_dir:str|Path, zip_path:str|Path|None=None) -> Path:
             if f.is_file(): z.write(f, f.relative_to(adapter_dir.parent))
     os.replace(tmp, zip_path)
     return zip_path
+
+# %% ../nbs/00_models.ipynb #bfba0d92
+def _fingerprint(folder:Path) -> tuple|None:
+    "(config.json, [(file, size, hash of its first and last 64 KiB)]) of a model folder's weight files; None if there are none."
+    import hashlib
+    files = sorted(p for ext in ('*.safetensors', '*.bin', '*.gguf') for p in folder.glob(ext))
+    if not files: return None
+    def h(p):
+        with open(p, 'rb') as f:
+            head = f.read(1 << 16); f.seek(max(0, p.stat().st_size - (1 << 16))); return hashlib.sha256(head + f.read()).hexdigest()
+    cfg = (folder / 'config.json').read_text() if (folder / 'config.json').exists() else ''
+    return cfg, [(p.name, p.stat().st_size, h(p)) for p in files]
+
+def _same_base(recorded:str, loaded:str) -> bool|None:
+    "Whether the recorded and the loaded base are one model (True/False), or None where the recorded one cannot be found here."
+    if str(recorded) == str(loaded): return True
+    a, b = Path(str(recorded)), Path(str(loaded))
+    if not (a.is_dir() and b.is_dir()): return None
+    if a.resolve() == b.resolve(): return True
+    fa = _fingerprint(a)
+    return None if fa is None else fa == _fingerprint(b)
+
+def check_adapter(model, adapter:str|Path) -> dict:
+    "The adapter's config, if `adapter` was trained on `model`'s base and its LoRA matrices fit `model`'s modules; else a DataError naming both."
+    base = adapter_base(adapter)  # (a clear error if this is not an adapter folder)
+    loaded = getattr(getattr(model, 'config', None), '_name_or_path', '') or ''
+    if base and loaded and _same_base(base, loaded) is False:
+        raise DataError(f"{adapter}: trained on {base} (adapter_config.json base_model_name_or_path), not on the model given ({loaded}); "
+                        f"evaluate it on its own base (leave out --model) or retrain it on {loaded}")
+    f = Path(adapter) / 'adapter_model.safetensors'
+    if f.exists():
+        from safetensors import safe_open
+        with safe_open(str(f), 'pt') as st:
+            for k in st.keys():
+                if '.lora_A.' not in k and '.lora_B.' not in k: continue
+                mod = k.split('.lora_')[0].removeprefix('base_model.model.')
+                try: m = model.get_submodule(mod)
+                except AttributeError:
+                    raise DataError(f"{adapter}: its LoRA weight {k} targets module {mod}, which {type(model).__name__} ({loaded}) does not have") from None
+                shape, (i, o) = tuple(st.get_slice(k).get_shape()), (getattr(m, 'in_features', None), getattr(m, 'out_features', None))
+                want = shape[1] if '.lora_A.' in k else shape[0]
+                have = i if '.lora_A.' in k else o
+                if have is not None and want != have:
+                    raise DataError(f"{adapter}: its weights do not fit {loaded or type(model).__name__}: {k} has shape {list(shape)}, "
+                                    f"module {mod} takes {i} inputs and gives {o} outputs")
+    return json.loads((Path(adapter) / 'adapter_config.json').read_text())
