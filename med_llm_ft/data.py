@@ -482,7 +482,12 @@ def resolve_model(name:str=DEFAULT_MODEL, dtype:str='float32') -> str:
 def load_tokenizer(name:str=DEFAULT_MODEL):
     "The tokenizer of `name` (alias, folder or hub id) with EOS and PAD fixed for training."
     from transformers import AutoTokenizer
-    return fix_special_tokens(AutoTokenizer.from_pretrained(resolve_model(name)))
+    path = resolve_model(name)
+    try: tok = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as e:  # a folder that is not there, a hub id that cannot be reached, a folder without a tokenizer
+        first = next((l for l in str(e).splitlines() if l.strip()), type(e).__name__)
+        raise DataError(f"{name}: cannot load its tokenizer (not a packaged alias, model folder, .gguf file or reachable hub id): {first}") from None
+    return fix_special_tokens(tok)
 
 # %% ../nbs/00_data.ipynb #c057
 def stop_ids(tok, model_dir:str|Path|None=None) -> list:

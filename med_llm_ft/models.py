@@ -12,9 +12,9 @@ from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_to
 # %% auto #0
 __all__ = ['SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'auto_dtype', 'on_gpu', 'bf16_native', 'machine_dtype', 'resolve_dtype',
            'amp_flags', 'free_port', 'bnb_config', 'quiet_bnb', 'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for',
-           'load_model', 'tiny_config', 'make_tiny_model', 'linear_names', 'lora_targets', 'add_lora', 'adapter_base',
-           'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter', 'zip_adapter',
-           'check_adapter']
+           'load_model', 'tiny_config', 'make_tiny_model', 'max_positions', 'check_max_len', 'linear_names',
+           'lora_targets', 'add_lora', 'adapter_base', 'apply_adapter', 'save_adapter', 'adapter_load_kw',
+           'load_adapter', 'merge_adapter', 'zip_adapter', 'check_adapter']
 
 # %% ../nbs/00_models.ipynb #c006
 def auto_dtype(cuda:bool, # a GPU does the compute
@@ -188,6 +188,22 @@ def make_tiny_model(out_dir:str|Path, arch:str='llama', tokenizer:str=DEFAULT_MO
     fix_special_tokens(tok, model)
     model.save_pretrained(out_dir); tok.save_pretrained(out_dir)
     return str(out_dir)
+
+# %% ../nbs/00_models.ipynb #b332668a
+def max_positions(name:str) -> int|None:
+    "The longest sequence `name` (alias, folder, .gguf or hub id) was built for: its config's `max_position_embeddings` (None if it has none)."
+    from transformers import AutoConfig
+    try: cfg = AutoConfig.from_pretrained(resolve_model(name))
+    except (OSError, ValueError): return None  # no config to read: load_model will say what is wrong
+    cfg = cfg.get_text_config() if hasattr(cfg, 'get_text_config') else cfg
+    return getattr(cfg, 'max_position_embeddings', None) or getattr(cfg, 'n_positions', None)
+
+def check_max_len(name:str, max_len:int, key:str='max_len') -> int:
+    "`max_len` if it is positive and within `name`'s positions; else a ConfigError naming both numbers."
+    if max_len <= 0: raise ConfigError(f"{key}: must be positive, got {max_len}")
+    n = max_positions(name)
+    if n and max_len > n: raise ConfigError(f"{key}={max_len} is beyond the {n} positions of {name} (max_position_embeddings); use {key} <= {n}")
+    return max_len
 
 # %% ../nbs/00_models.ipynb #c030
 _LLAMA_LIKE = {'attention': ['q_proj', 'k_proj', 'v_proj', 'o_proj'], 'mlp': ['gate_proj', 'up_proj', 'down_proj']}
