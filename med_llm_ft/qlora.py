@@ -400,9 +400,11 @@ def last_checkpoint(out_dir:str|Path, set_aside:bool=True) -> str|None:
         why = checkpoint_problem(p)
         if why is None: return str(p)
         print(f"resume: {p.name} is incomplete ({why}: the run was stopped while writing it); skipped", file=sys.stderr)
-        if set_aside:
+        if set_aside and int(os.environ.get('RANK', 0)) == 0:  # one process renames; the others skip it all the same
             aside = p.with_name(f"incomplete-step-{p.name.split('-')[1]}")  # no 'checkpoint-N' in the name: the trainer's rotation would count it
-            shutil.rmtree(aside, ignore_errors=True); p.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
+            try: p.rename(aside)
+            except OSError: pass
     return None
 
 RUN_TOTALS = 'run_totals.json'
