@@ -215,6 +215,22 @@ def _has_folds(cfg:TrainConfig) -> bool:
     "Whether `cfg` names folds (`--set folds=0` arrives as the number 0, which is a fold, not none)."
     return cfg.folds is not None and cfg.folds not in ('', [])
 
+def _check_optimisation(cfg:TrainConfig, bad):
+    "The optimiser's, scheduler's and run's values that the trainer would reject only after the model has loaded."
+    from transformers.trainer_utils import SchedulerType
+    from transformers.training_args import OptimizerNames
+    if not cfg.lr > 0: bad(f"lr: must be positive, got {cfg.lr}")
+    for k in ('warmup', 'weight_decay', 'epochs', 'save_steps', 'eval_steps'):
+        if getattr(cfg, k) < 0: bad(f"{k}: must be 0 or positive, got {getattr(cfg, k)}")
+    if cfg.max_steps == 0 or cfg.max_steps < -1: bad(f"max_steps: must be positive, or -1 to train for `epochs`, got {cfg.max_steps}")
+    for k in ('logging_steps', 'save_total_limit', 'eval_batch_size', 'limit', 'stop_at_step'):
+        v = getattr(cfg, k)
+        if v is not None and v <= 0: bad(f"{k}: must be positive, got {v}")
+    if not 0 < cfg.test_size < 1: bad(f"test_size: must be between 0 and 1, got {cfg.test_size}")
+    if cfg.scheduler not in {s.value for s in SchedulerType}: bad(f"scheduler: {cfg.scheduler!r} is not one of {', '.join(s.value for s in SchedulerType)}")
+    if cfg.optim not in {o.value for o in OptimizerNames}: bad(f"optim: {cfg.optim!r} is not an optimizer transformers knows (e.g. adamw_torch, adamw_8bit, paged_adamw_8bit, sgd)")
+    if not str(cfg.output_dir).strip(): bad("output_dir: cannot be empty")
+
 def validate(cfg:TrainConfig) -> TrainConfig:
     "Check the values that can be checked before loading anything; raises ConfigError naming the key."
     def bad(msg): raise ConfigError(msg)
@@ -246,6 +262,7 @@ def validate(cfg:TrainConfig) -> TrainConfig:
         if cfg.distill_temp <= 0: bad(f"distill_temp: must be positive, got {cfg.distill_temp}")
         if cfg.padding_free or cfg.packing: bad("distill_from with padding_free or packing: the teacher's targets belong to single examples; turn both off")
     if cfg.teacher_set is not None and not isinstance(cfg.teacher_set, dict): bad(f"teacher_set: expected 'key=value,...' or a mapping, got {cfg.teacher_set!r}")
+    _check_optimisation(cfg, bad)
     return cfg
 
 def load_config(yaml_path:str|Path|None=None, overrides:dict|None=None, recipe:str|None=None) -> TrainConfig:

@@ -14,13 +14,13 @@ from typing import Iterable
 __all__ = ['PUBMEDQA_LABELS', 'PUBMEDQA_FILES', 'SYSTEM_PROMPT', 'TEMPLATES', 'PACKAGED_MODELS', 'DEFAULT_MODEL', 'GGUF_SPM_BPE',
            'CHAT_TEMPLATES', 'PUBMEDQA_URL', 'PUBMEDQA_FETCH', 'DataError', 'ConfigError', 'QARecord',
            'pubmedqa_official', 'pubmedqa_hub', 'parse_options', 'medreason_record', 'medqa_record', 'read_rows',
-           'records_from_rows', 'load_records', 'sample_path', 'cache_dir', 'find_pubmedqa', 'user_text', 'target_text',
-           'parse_decision', 'chat_parts', 'template_parts', 'format_example', 'packaged_gguf', 'fix_special_tokens',
-           'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer', 'stop_ids', 'stratified_split', 'subset',
-           'official_split', 'cv_fold', 'split_records', 'balance_records', 'perturb_record', 'augment_records',
-           'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic', 'prepare', 'fetch_pubmedqa',
-           'flag_names', 'CLIParser', 'cli_parser', 'is_quiet', 'quieted', 'show_progress', 'progress_bar',
-           'cli_prepare']
+           'records_from_rows', 'check_records', 'load_records', 'sample_path', 'cache_dir', 'find_pubmedqa',
+           'user_text', 'target_text', 'parse_decision', 'chat_parts', 'template_parts', 'format_example',
+           'packaged_gguf', 'fix_special_tokens', 'spm_bpe_tokenizer', 'resolve_model', 'load_tokenizer', 'stop_ids',
+           'stratified_split', 'subset', 'official_split', 'cv_fold', 'split_records', 'balance_records',
+           'perturb_record', 'augment_records', 'tokenize_records', 'length_report', 'plot_lengths', 'write_atomic',
+           'check_writable', 'prepare', 'fetch_pubmedqa', 'flag_names', 'CLIParser', 'cli_parser', 'is_quiet',
+           'quieted', 'show_progress', 'progress_bar', 'cli_prepare']
 
 # %% ../nbs/00_data.ipynb #c006
 PUBMEDQA_LABELS = ('yes', 'no', 'maybe')
@@ -53,22 +53,31 @@ def _need(row, key, where):
     if key not in row or row[key] is None: raise DataError(f"{where}: missing field '{key}'")
     return row[key]
 
+def _text(row, key, where):
+    "Field `key` of `row`: a string that is not blank."
+    v = _need(row, key, where)
+    if not isinstance(v, str): raise DataError(f"{where}: field '{key}' must be text, got {type(v).__name__} {v!r:.60}")
+    if not v.strip(): raise DataError(f"{where}: field '{key}' is empty")
+    return v
+
 def _check_label(label, where, labels=PUBMEDQA_LABELS):
     if label not in labels: raise DataError(f"{where}: unknown label {label!r} (expected one of {', '.join(labels)})")
     return label
 
-def _as_list(x):
+def _as_list(x, where='', key='CONTEXTS'):
     if isinstance(x, str): return [x]
-    return [str(o) for o in x]
+    if not isinstance(x, (list, tuple)) or not all(isinstance(o, str) for o in x):
+        raise DataError(f"{where}: field '{key}' must be a list of texts, got {type(x).__name__} {x!r:.60}")
+    return list(x)
 
 # %% ../nbs/00_data.ipynb #c010
 def pubmedqa_official(pmid:str, row:dict, where:str='', labeled:bool=True) -> QARecord:
     "A record from the official layout (`ori_pqal.json`: PMID -> QUESTION, CONTEXTS, LONG_ANSWER, final_decision, ...)."
     where = f"{where} record {pmid}"
-    ctx = _as_list(_need(row, 'CONTEXTS', where))
+    ctx = _as_list(_need(row, 'CONTEXTS', where), where)
     if not any(c.strip() for c in ctx): raise DataError(f"{where}: empty context")
     ans = _check_label(_need(row, 'final_decision', where), where) if labeled else row.get('final_decision', '') or ''
-    return QARecord(str(pmid), _need(row, 'QUESTION', where), ans, ctx, row.get('LONG_ANSWER', '') or '', source='pubmedqa',
+    return QARecord(str(pmid), _text(row, 'QUESTION', where), ans, ctx, row.get('LONG_ANSWER', '') or '', source='pubmedqa',
                     meta={k: row[k] for k in ('LABELS', 'MESHES', 'YEAR') if k in row})
 
 # %% ../nbs/00_data.ipynb #c012
@@ -103,31 +112,48 @@ def parse_options(s:str|dict) -> dict:
 
 def _norm(s): return re.sub(r'[^a-z0-9]+', ' ', str(s).lower()).strip()
 
+def _options(row, where):
+    "The options of a multiple-choice row, or a DataError naming the field when they are not 'A. ...' lines or a letter -> text mapping."
+    o = _need(row, 'options', where)
+    opts = parse_options(o) if isinstance(o, (str, dict)) else {}
+    if len(opts) < 2: raise DataError(f"{where}: field 'options' must hold two or more options ('A. ...' lines or a letter -> text mapping), got {o!r:.60}")
+    return opts
+
 # %% ../nbs/00_data.ipynb #c017
 def medreason_record(row:dict, where:str='') -> QARecord:
     "A MedReason row (question, options, answer, reasoning, dataset_name, id_in_dataset) as a multiple-choice record."
     rid = f"{row.get('dataset_name', 'medreason')}:{row.get('id_in_dataset', '?')}"
     where = f"{where} record {rid}"
-    opts, ans = parse_options(_need(row, 'options', where)), str(_need(row, 'answer', where)).strip()
+    opts, ans = _options(row, where), str(_need(row, 'answer', where)).strip()
     letter = next((k for k, v in opts.items() if _norm(v) == _norm(ans)), None)
     if letter is None:  # answers sometimes repeat the letter ("B. Heparin") or add words
         m = _opt_re.match(ans)
         letter = m.group(1) if m and m.group(1) in opts else next((k for k, v in opts.items() if _norm(v) and _norm(v) in _norm(ans)), None)
     if letter is None: raise DataError(f"{where}: answer {ans!r} matches none of the options {list(opts)}")
-    return QARecord(rid, _need(row, 'question', where), letter, [], row.get('reasoning', '') or '', opts, 'medreason',
+    return QARecord(rid, _text(row, 'question', where), letter, [], row.get('reasoning', '') or '', opts, 'medreason',
                     {'answer_text': opts[letter], 'dataset_name': row.get('dataset_name', '')})
 
 # %% ../nbs/00_data.ipynb #c019
 def medqa_record(row:dict, where:str='', i:int=0) -> QARecord:
     "A MedQA JSONL row (question, options dict, answer, answer_idx) as a multiple-choice record."
     where = f"{where} record {i}"
-    opts = parse_options(_need(row, 'options', where))
+    opts = _options(row, where)
     letter = str(_need(row, 'answer_idx', where)).strip()
     _check_label(letter, where, tuple(opts))
-    return QARecord(str(row.get('id', f'medqa:{i}')), _need(row, 'question', where), letter, [], '', opts, 'medqa',
+    return QARecord(str(row.get('id', f'medqa:{i}')), _text(row, 'question', where), letter, [], '', opts, 'medqa',
                     {'answer_text': opts[letter], 'meta_info': row.get('meta_info', '')})
 
 # %% ../nbs/00_data.ipynb #c022
+class _DuplicateKey(Exception): pass
+
+def _no_duplicates(pairs):
+    "A JSON object's dict, or _DuplicateKey: `json.loads` would keep the last of two equal keys and drop the other record unseen."
+    d = {}
+    for k, v in pairs:
+        if k in d: raise _DuplicateKey(k)
+        d[k] = v
+    return d
+
 def read_rows(path) -> list:
     "Rows of a JSON, JSONL or Parquet file, as (key, row) pairs; the key is the PMID for the official PubMedQA layout."
     path = Path(path)
@@ -144,7 +170,8 @@ def read_rows(path) -> list:
                 try: rows.append((None, json.loads(line)))
                 except json.JSONDecodeError as e: raise DataError(f"{path} line {n}: not JSON ({e.msg})") from None
             return rows
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as e: raise DataError(f"{path}: duplicate key {e.args[0]!r} (JSON keeps only the last one, silently)") from None
     except DataError: raise
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as e:
         raise DataError(f"{path}: unreadable ({type(e).__name__}: {e})") from None
@@ -178,15 +205,44 @@ def records_from_rows(rows:Iterable, where:str='rows', labeled:bool=True) -> lis
 # %% ../nbs/00_data.ipynb #c026
 PUBMEDQA_FILES = {'pqa_labeled': 'ori_pqal.json', 'pqa_artificial': 'ori_pqaa.json', 'pqa_unlabeled': 'ori_pqau.json'}
 
-def load_records(src:str|Path, config:str='pqa_labeled', split:str='train', limit:int|None=None) -> list:
-    "Records from a file, an official-layout folder, or a hub dataset id (`qiaojin/PubMedQA`, `bigbio/pubmed_qa`, `UCSC-VLAA/MedReason`)."
+def check_records(recs:list, where:str='records') -> list:
+    "`recs` (QARecords) with their fields' types checked and their ids distinct; DataError naming the record and the field."
+    seen = {}
+    for i, r in enumerate(recs):
+        w = f"{where} record {i}"
+        if not isinstance(r, QARecord): raise DataError(f"{w}: expected a QARecord or a dict, got {type(r).__name__}")
+        if not isinstance(r.id, str) or not r.id: raise DataError(f"{w}: field 'id' must be non-empty text, got {r.id!r}")
+        w = f"{where} record {r.id}"
+        _text(vars(r), 'question', w)
+        for k, t in (('answer', str), ('explanation', str), ('context', list), ('options', dict), ('meta', dict)):
+            if not isinstance(getattr(r, k), t): raise DataError(f"{w}: field '{k}' must be {t.__name__}, got {type(getattr(r, k)).__name__}")
+        _as_list(r.context, w, 'context')
+        if r.answer and r.answer not in r.labels: _check_label(r.answer, w, r.labels)
+        if r.id in seen: raise DataError(f"{where}: duplicate id {r.id} (records {seen[r.id]} and {i})")
+        seen[r.id] = i
+    return list(recs)
+
+def _from_memory(rows:list, labeled:bool) -> list:
+    "Records from in-memory rows: QARecords, dicts of QARecord's fields, or rows of any file layout."
+    names = {f.name for f in dataclasses.fields(QARecord)}
+    out = [QARecord(**{'answer': '', **x}) if isinstance(x, dict) and {'id', 'question'} <= set(x) <= names and _kind(None, x) is None else x
+           for x in rows]
+    raw = [i for i, x in enumerate(out) if not isinstance(x, QARecord)]  # rows of a file layout: read together, as a file's rows
+    for i, r in zip(raw, records_from_rows([(None, out[i]) for i in raw], 'rows', labeled)): out[i] = r
+    return check_records(out, 'rows')
+
+def load_records(src:str|Path|list, config:str='pqa_labeled', split:str='train', limit:int|None=None) -> list:
+    "Records from a file, an official-layout folder, a hub dataset id (`qiaojin/PubMedQA`, `bigbio/pubmed_qa`, `UCSC-VLAA/MedReason`), or a list (QARecords, or dicts of their fields or of any file layout)."
     labeled = config != 'pqa_unlabeled'
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
+        raise DataError(f"limit: must be a positive number of records, got {limit!r}")
+    if isinstance(src, (list, tuple)): return _from_memory(src, labeled)[:limit]
     p = Path(src)
     if p.is_dir():
         fn = p / PUBMEDQA_FILES.get(config, config)
         if not fn.exists(): raise DataError(f"{fn}: no such file (config {config!r}; the folder holds {sorted(x.name for x in p.iterdir())})")
         p = fn
-    if p.exists(): recs = records_from_rows(read_rows(p), str(p), labeled)
+    if p.exists(): recs = check_records(records_from_rows(read_rows(p), str(p), labeled), str(p))
     elif str(src).count('/') == 1 and not str(src).startswith(('.', '/')) and p.suffix not in ('.json', '.jsonl', '.parquet'):
         import datasets
         name = None if 'MedReason' in str(src) else config
@@ -427,7 +483,12 @@ def resolve_model(name:str=DEFAULT_MODEL, dtype:str='float32') -> str:
 def load_tokenizer(name:str=DEFAULT_MODEL):
     "The tokenizer of `name` (alias, folder or hub id) with EOS and PAD fixed for training."
     from transformers import AutoTokenizer
-    return fix_special_tokens(AutoTokenizer.from_pretrained(resolve_model(name)))
+    path = resolve_model(name)
+    try: tok = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as e:  # a folder that is not there, a hub id that cannot be reached, a folder without a tokenizer
+        first = next((l for l in str(e).splitlines() if l.strip()), type(e).__name__)
+        raise DataError(f"{name}: cannot load its tokenizer (not a packaged alias, model folder, .gguf file or reachable hub id): {first}") from None
+    return fix_special_tokens(tok)
 
 # %% ../nbs/00_data.ipynb #c057
 def stop_ids(tok, model_dir:str|Path|None=None) -> list:
@@ -454,6 +515,7 @@ def _by_label(recs):
 def stratified_split(recs:list, test_size:float=0.1, seed:int=0) -> tuple:
     "(train, test) with each label's share kept; at least one test record for every label that has two or more."
     if not 0 < test_size < 1: raise DataError(f"test_size must be between 0 and 1, got {test_size}")
+    if len(recs) < 2: raise DataError(f"stratified split: needs at least 2 records, got {len(recs)}")
     rng, tr, te = random.Random(seed), [], []
     for lab, xs in sorted(_by_label(recs).items()):
         xs = xs[:]; rng.shuffle(xs)
@@ -479,11 +541,19 @@ def _official_folds(ids_labels, fold, rng):
     out = [[i for k in by for i in parts[k][f]] for f in range(fold)]
     if len(out[-1]) != len(out[0]):  # uneven: move one random id from each other fold to the last
         for f in range(fold - 1):
+            if not out[f]: continue  # (small data only: PQA-L's folds are never empty)
             picked = rng.choice(out[f]); out[f].remove(picked); out[-1].append(picked)
     return out
 
+def _pubmedqa_only(recs, split):
+    if len(recs) < 2: raise DataError(f"split {split!r}: needs at least 2 records, got {len(recs)}")
+    bad = next((r for r in recs if r.answer not in PUBMEDQA_LABELS), None)
+    if bad: raise DataError(f"split {split!r} is PubMedQA's (PQA-L's yes/no/maybe questions, 500 of them held out for test); record {bad.id} "
+                            f"has label {bad.answer!r}: use split 'stratified' for other data")
+
 def official_split(recs:list, seed:int=0) -> dict:
     "PubMedQA's official split of PQA-L, in file order: {'test': [...], 'folds': [10 lists]} (records)."
+    _pubmedqa_only(recs, 'official')
     rng = random.Random(seed)
     cv, test = _official_folds([(r.id, r.answer) for r in recs], 2, rng)
     folds = _official_folds([(i, next(r.answer for r in recs if r.id == i)) for i in cv], 10, rng)
@@ -492,6 +562,10 @@ def official_split(recs:list, seed:int=0) -> dict:
 
 def cv_fold(split:dict, k:int) -> tuple:
     "(train, dev) for fold `k` of `official_split`: dev is fold k, train the other nine."
+    if not split['folds'][k]:
+        n = sum(map(len, split['folds']))
+        raise DataError(f"fold {k} of the official split is empty: its {n} cross-validation records are too few for ten folds "
+                        f"(PQA-L has 500); choose a fold that holds records ({', '.join(str(i) for i, f in enumerate(split['folds']) if f)}) or split 'stratified'")
     return [r for i, f in enumerate(split['folds']) if i != k for r in f], list(split['folds'][k])
 
 # %% ../nbs/00_data.ipynb #c066
@@ -568,6 +642,9 @@ def tokenize_records(recs:list, tok, max_len:int=512, template:str='chat', syste
         it = tqdm(it, desc='tokenize', unit_scale=batch_size)
     for s in it:
         chunk = recs[s:s + batch_size]
+        for r in chunk:
+            if r.answer not in r.labels:  # an unlabeled record would teach the model to answer 'Final decision: ' with nothing
+                raise DataError(f"record {r.id}: no answer to train on (answer {r.answer!r}, expected one of {', '.join(r.labels)})")
         exs = [format_example(r, tok, template, system, explain, parts) for r in chunk]
         P, C = _encode(tok, [e['prompt'] for e in exs]), _encode(tok, [e['completion'] for e in exs])
         for r, e, p, c in zip(chunk, exs, P, C):
@@ -623,19 +700,32 @@ def write_atomic(out_dir:Path, write_fn) -> Path:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return out_dir
 
+def check_writable(path:str|Path) -> Path:
+    "`path` (a folder to be written, maybe not there yet), if a file can be created where it will be; else a DataError. Creates nothing."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise DataError(f"{path}: exists and is not a folder")
+    here = path if path.exists() else next((p for p in path.parents if p.exists()), Path('.'))
+    if not here.is_dir(): raise DataError(f"{path}: cannot be created ({here} is a file)")
+    try: fd, probe = tempfile.mkstemp(prefix='.write-probe-', dir=here); os.close(fd); os.remove(probe)
+    except OSError as e: raise DataError(f"{path}: cannot write there ({e.strerror or e})") from None
+    return path
+
 def _write_jsonl(path, rows):
     with open(path, 'w', encoding='utf-8') as f:
         for r in rows: f.write(json.dumps(r, ensure_ascii=False) + '\n')
 
 # %% ../nbs/00_data.ipynb #c083
-def prepare(src:str|Path, out_dir:str|Path, model:str=DEFAULT_MODEL, config:str='pqa_labeled', split:str='stratified',
+def prepare(src:str|Path|list, out_dir:str|Path, model:str=DEFAULT_MODEL, config:str='pqa_labeled', split:str='stratified',
             test_size:float=0.1, seed:int=0, max_len:int=512, template:str='chat', explain:bool=True,
             limit:int|None=None, progress:bool=True, plot:bool=True) -> dict:
     "Load, split, format and tokenize `src` into `out_dir` atomically; returns the statistics written to `stats.json`."
     t0 = time.time()
-    tok = load_tokenizer(model)
+    if split not in ('stratified', 'official'): raise DataError(f"unknown split {split!r}; choose 'stratified' or 'official'")
+    if max_len <= 0: raise DataError(f"max_len: must be positive, got {max_len}")
+    check_writable(Path(out_dir).parent)  # written atomically beside it: found now, not after the tokenizing
     recs = load_records(src, config, limit=limit)
     if not recs: raise DataError(f"{src}: no records")
+    tok = load_tokenizer(model)
     if split == 'official':
         off = official_split(recs)
         parts = {'train': [r for f in off['folds'] for r in f], 'test': off['test']}
@@ -646,7 +736,7 @@ def prepare(src:str|Path, out_dir:str|Path, model:str=DEFAULT_MODEL, config:str=
     toks = {k: tokenize_records(v, tok, max_len, template, explain=explain, progress=progress) for k, v in parts.items()}
     lens = [len(x['input_ids']) for v in toks.values() for x in v]
     secs = time.time() - t0
-    stats = {'source': str(src), 'config': config, 'model': model, 'template': template, 'split': split, 'seed': seed,
+    stats = {'source': f'{len(src)} records in memory' if isinstance(src, (list, tuple)) else str(src), 'config': config, 'model': model, 'template': template, 'split': split, 'seed': seed,
              'max_len': max_len, 'n': {k: len(v) for k, v in parts.items()},
              'labels': {k: dict(Counter(r.answer for r in v)) for k, v in parts.items()},
              'truncated': sum(x['truncated'] for v in toks.values() for x in v),

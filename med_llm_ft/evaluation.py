@@ -12,17 +12,17 @@ import numpy as np
 
 from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, DataError, QARecord, template_parts, format_example,
                              target_text, parse_decision, load_records, load_tokenizer, resolve_model, official_split,
-                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _truncate_context,
+                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _truncate_context, check_writable,
                              cli_parser, quieted, progress_bar)
-from .models import load_model, apply_adapter, adapter_base, run_record
+from .models import load_model, apply_adapter, adapter_base, run_record, check_max_len
 
 # %% auto #0
-__all__ = ['UNPARSED', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics', 'check_predictions', 'official_score',
-           'read_predictions', 'bootstrap_ci', 'mcnemar', 'fit_prompt', 'content_free_prior', 'fit_label_bias',
-           'score_labels', 'generate_hf', 'get_backend', 'generate_answers', 'long_answer', 'parse_decisions',
-           'rouge_scores', 'minilm_path', 'bertscore', 'dataset_task', 'evaluate_model', 'report_tables',
-           'report_markdown', 'plot_confusions', 'plot_per_class', 'provenance_markdown', 'compare_report',
-           'export_lm_eval', 'select_split', 'cli_eval']
+__all__ = ['UNPARSED', 'TOO_LONG', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics', 'check_predictions', 'official_score',
+           'read_predictions', 'bootstrap_ci', 'mcnemar', 'TooLong', 'fit_prompt', 'content_free_prior',
+           'fit_label_bias', 'score_labels', 'generate_hf', 'get_backend', 'generate_answers', 'long_answer',
+           'parse_decisions', 'rouge_scores', 'minilm_path', 'bertscore', 'dataset_task', 'evaluate_model',
+           'report_tables', 'report_markdown', 'plot_confusions', 'plot_per_class', 'provenance_markdown',
+           'compare_report', 'export_lm_eval', 'select_split', 'cli_eval']
 
 # %% ../nbs/03_eval.ipynb #c006
 UNPARSED = '(unparsed)'
@@ -141,8 +141,29 @@ def _lead(r, tok, template, system, parts):
     c, t = format_example(r, tok, template, system, explain=False, parts=parts)['completion'], target_text(r, explain=False)
     return c[:c.index(t)] if t in c else ''
 
-def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, budget:int=512, parts=None, n_tokens:int|None=None) -> tuple:
-    "(prompt text, token ids, truncated) with the abstract cut from the front until the prompt takes at most `budget` tokens."
+TOO_LONG = ('error', 'skip', 'truncate')
+
+class TooLong(DataError):
+    "A question whose prompt does not fit even without its abstract."
+
+def _cut_question(r:QARecord, tok, template, system, budget, parts) -> tuple:
+    "(prompt, ids) of `r` without its abstract and with the middle of its question cut (its first third and last two thirds kept: a vignette ends with what it asks)."
+    q = tok(r.question, add_special_tokens=False)['input_ids']
+    n = len(tok(format_example(dataclasses.replace(r, context=[]), tok, template, system, explain=False, parts=parts)['prompt'], add_special_tokens=False)['input_ids'])
+    for slack in (4, 16, 64):
+        keep = len(q) - (n - budget) - slack
+        if keep < 8: break
+        head = keep // 3
+        r2 = dataclasses.replace(r, context=[], question=tok.decode(q[:head]) + ' [...] ' + tok.decode(q[len(q) - (keep - head):]))
+        p = format_example(r2, tok, template, system, explain=False, parts=parts)['prompt']
+        ids = tok(p, add_special_tokens=False)['input_ids']
+        if len(ids) <= budget: return p, ids
+    raise TooLong(f"record {r.id}: cannot be cut to {budget} tokens: the prompt without its question already takes {n - len(q)}; raise max_len")
+
+def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, budget:int=512, parts=None, n_tokens:int|None=None,
+               too_long:str='error' # a prompt too long without its abstract: 'error' (TooLong), 'skip' (TooLong too: the caller leaves it out) or 'truncate' (cut the question)
+              ) -> tuple:
+    "(prompt text, token ids, truncated) with the abstract cut from the front until the prompt takes at most `budget` tokens; truncated is 'question' where the question was cut."
     if n_tokens is None or n_tokens <= budget:  # `n_tokens`: the untruncated prompt's length, when the caller knows it
         p = format_example(r, tok, template, system, explain=False, parts=parts)['prompt']
         ids = tok(p, add_special_tokens=False)['input_ids']
@@ -154,10 +175,13 @@ def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, b
         p = format_example(r2, tok, template, system, explain=False, parts=parts)['prompt']
         ids2 = tok(p, add_special_tokens=False)['input_ids']
         if len(ids2) <= budget: return p, ids2, True
-    raise DataError(f"record {r.id}: the prompt without its abstract takes {len(ids2)} tokens, more than {budget}")
+    if too_long == 'truncate': return (*_cut_question(r, tok, template, system, budget, parts), 'question')
+    what = 'its question and options take' if r.options else 'its question alone (without the abstract) takes'
+    raise TooLong(f"record {r.id}: {what} {len(ids2)} tokens, more than the {budget} that max_len leaves for the prompt; raise max_len, "
+                  f"or choose too_long='skip' (left out, counted in the report) or 'truncate' (the question's middle cut, recorded)")
 
 # %% ../nbs/03_eval.ipynb #c024
-def _rows_for(recs, tok, template, system, max_len, fast):
+def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
     "Scoring rows: (ids, n_ctx, next_token_ids|None, record index, label indices) and per-record label lists."
     parts = template_parts(tok, template, system)
     lead = _lead(dataclasses.replace(recs[0], answer=recs[0].labels[0]), tok, template, system, parts)  # the same for every record
@@ -175,18 +199,24 @@ def _rows_for(recs, tok, template, system, max_len, fast):
         tails = [next(T_all) for _ in cs]
         if all(t[:m] == P[len(P) - m:] for t in tails): full = [P + t[m:] for t in tails]
         else: full = tok([p + c for c in cs], add_special_tokens=False)['input_ids']
+        skip = False
         for _ in range(3):
             C = [f[len(P):] if f[:len(P)] == P else tok(c, add_special_tokens=False)['input_ids'] for f, c in zip(full, cs)]
             if len(P) + max(map(len, C)) <= max_len: break
-            p, P, trunc = fit_prompt(r, tok, template, system, max_len - max(map(len, C)), parts, len(P))  # cut the abstract, keep the question
+            try: p, P, trunc = fit_prompt(r, tok, template, system, max_len - max(map(len, C)), parts, len(P), too_long)  # cut the abstract, keep the question
+            except TooLong:
+                if too_long != 'skip': raise
+                skip = True; break
             full = tok([p + c for c in cs], add_special_tokens=False)['input_ids']
+        if skip:  # left out of the scores, counted by score_labels
+            meta.append({'labels': r.labels, 'fast': False, 'n_prompt': len(P), 'truncated': False, 'skipped': True}); continue
         k = 0
         while all(len(c) > k for c in C) and len({c[k] for c in C}) == 1: k += 1
         if fast and all(len(c) == k + 1 for c in C) and len({c[k] for c in C}) == len(C):
             rows.append((P + C[0][:k], len(P), [c[k] for c in C], i, list(range(len(C)))))
         else:
             rows += [(P + c, len(P), None, i, [j]) for j, c in enumerate(C)]
-        meta.append({'labels': r.labels, 'fast': bool(rows[-1][2]), 'n_prompt': len(P), 'truncated': trunc})
+        meta.append({'labels': r.labels, 'fast': bool(rows[-1][2]), 'n_prompt': len(P), 'truncated': bool(trunc), 'cut_question': trunc == 'question'})
     return rows, meta
 
 # %% ../nbs/03_eval.ipynb #c025
@@ -232,8 +262,8 @@ def _label_set(recs):
     sets = {r.labels for r in recs}
     return next(iter(sets)) if len(sets) == 1 else tuple(sorted({l for s in sets for l in s}))
 
-def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast):
-    rows, meta = _rows_for(recs, tok, template, system, max_len, fast)
+def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast, too_long='error'):
+    rows, meta = _rows_for(recs, tok, template, system, max_len, fast, too_long)
     res = _forward_rows(model, rows, batch_size, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
     labels = _label_set(recs); col = {l: j for j, l in enumerate(labels)}
     scores = np.full((len(recs), len(labels)), -np.inf)
@@ -293,13 +323,21 @@ def fit_label_bias(scores, gold:list, labels:tuple=PUBMEDQA_LABELS, metric:str='
 
 # %% ../nbs/03_eval.ipynb #c029
 def score_labels(model, tok, records:list, template:str='chat', max_len:int=512, batch_size:int=16, calibrate=None,
-                 system:str=SYSTEM_PROMPT, fast:bool=True) -> dict:
-    "Log-likelihood of each label's continuation; `pred` is the argmax after the optional calibration."
+                 system:str=SYSTEM_PROMPT, fast:bool=True,
+                 too_long:str='error' # a question that does not fit max_len even without its abstract: 'error', 'skip' (left out, listed in `skipped_ids`) or 'truncate' (its middle cut, listed in `cut_ids`)
+                ) -> dict:
+    "Log-likelihood of each label's continuation; `pred` is the argmax after the optional calibration (of the records not skipped)."
     if not records: raise DataError("score_labels: no records")
+    if too_long not in TOO_LONG: raise DataError(f"too_long: {too_long!r} is not one of {', '.join(TOO_LONG)}")
     was_training = model.training; model.eval()
     t0 = time.time()
-    labels, raw, meta = _raw_scores(model, tok, records, template, system, max_len, batch_size, fast)
+    labels, raw, meta = _raw_scores(model, tok, records, template, system, max_len, batch_size, fast, too_long)
     secs = time.time() - t0
+    skipped = [r.id for r, m in zip(records, meta) if m.get('skipped')]
+    if skipped:
+        if len(skipped) == len(records): raise DataError(f"too_long='skip': all {len(records)} questions are longer than max_len={max_len}; raise max_len")
+        keep = [i for i, m in enumerate(meta) if not m.get('skipped')]
+        records, raw, meta = [records[i] for i in keep], raw[keep], [meta[i] for i in keep]
     bias = np.zeros(len(labels))
     if isinstance(calibrate, str):
         if calibrate != 'content_free': raise ValueError(f"calibrate must be None, 'content_free', or a bias per label; got {calibrate!r}")
@@ -313,16 +351,17 @@ def score_labels(model, tok, records:list, template:str='chat', max_len:int=512,
     return {'pred': [labels[j] for j in scores.argmax(1)], 'scores': scores, 'raw_scores': raw, 'labels': labels,
             'bias': bias, 'calibrate': calibrate if isinstance(calibrate, (str, type(None))) else 'bias',
             'ids': [r.id for r in records], 'n_fast': sum(m['fast'] for m in meta), 'n_truncated': sum(m['truncated'] for m in meta),
+            'too_long': too_long, 'skipped_ids': skipped, 'cut_ids': [r.id for r, m in zip(records, meta) if m.get('cut_question')],
             'seconds': secs, 'questions_per_s': len(records) / secs if secs else float('inf')}
 
 # %% ../nbs/03_eval.ipynb #c040
 def generate_hf(model, tok, records:list, max_new_tokens:int=256, batch_size:int=8, template:str='chat',
-                system:str=SYSTEM_PROMPT, max_len:int=1024, **kw) -> list:
+                system:str=SYSTEM_PROMPT, max_len:int=1024, too_long:str='error', **kw) -> list:
     "Greedy generation with transformers: left-padded batches sorted by length; returns texts without special tokens."
     import torch
     dev = next(model.parameters()).device
     parts = template_parts(tok, template, system)
-    prompts = [fit_prompt(r, tok, template, system, max_len - max_new_tokens, parts)[1] for r in records]
+    prompts = [fit_prompt(r, tok, template, system, max_len - max_new_tokens, parts, too_long=too_long)[1] for r in records]
     out = [None] * len(records)
     order = sorted(range(len(records)), key=lambda i: -len(prompts[i]))
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -419,7 +458,8 @@ def dataset_task(records:list) -> tuple:
 def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=None, tok=None, template:str='chat',
                    max_len:int=512, batch_size:int=16, calibrate=None, system:str=SYSTEM_PROMPT, n_boot:int=1000, seed:int=0,
                    generate:bool=True, gen_limit:int|None=None, max_new_tokens:int=256, gen_batch_size:int=8, backend:str='hf',
-                   bertscore_model:str|None=None, bertscore_layers:int|None=6, name:str|None=None, device:str|None=None) -> dict:
+                   bertscore_model:str|None=None, bertscore_layers:int|None=6, name:str|None=None, device:str|None=None,
+                   too_long:str='error') -> dict: # a question longer than max_len without its abstract: 'error', 'skip' (left out, counted) or 'truncate' (recorded)
     "Label scoring with bootstrap intervals, plus (if `generate`) generated answers with parsed decisions, ROUGE and BERTScore."
     records = records if records is not None else load_records(sample_path())
     if isinstance(model_or_path, (str, Path)):
@@ -429,8 +469,9 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
         if tok is None: raise ValueError("evaluate_model: pass `tok` with a model object")
         model = apply_adapter(model_or_path, adapter) if adapter else model_or_path
         mname = getattr(getattr(model, 'config', None), 'name_or_path', '') or type(model).__name__
+    sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long)
+    n_all, records = len(records), [r for r in records if r.id not in set(sc['skipped_ids'])]  # skipped questions: counted, not scored
     gold = [r.answer for r in records]
-    sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system)
     labels = sc['labels']
     res = {'name': name or (f"{Path(mname).name} + {Path(adapter).name}" if adapter else Path(mname).name), 'model': mname,
            **dict(zip(('dataset', 'task'), dataset_task(records))),
@@ -438,14 +479,15 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
            'gold': gold, 'labels': list(labels),
            'scoring': {'pred': sc['pred'], 'scores': sc['scores'].tolist(), 'calibrate': sc['calibrate'], 'bias': sc['bias'].tolist(),
                        'seconds': round(sc['seconds'], 3), 'questions_per_s': round(sc['questions_per_s'], 2),
-                       'n_truncated': sc['n_truncated'], 'max_len': max_len},
+                       'n_truncated': sc['n_truncated'], 'max_len': max_len, 'too_long': too_long, 'n_skipped': n_all - len(records),
+                       'skipped_ids': sc['skipped_ids'], 'cut_ids': sc['cut_ids']},
            'classification': classification_metrics(gold, sc['pred'], labels),
            'ci': {m: bootstrap_ci(gold, sc['pred'], m, n_boot, seed, labels=labels) for m in ('accuracy', 'macro_f1')},
            'generation': None}
     if generate:
         recs = records[:gen_limit] if gen_limit else records
         t0 = time.time()
-        extra = {} if backend == 'hf' else {'adapter': str(adapter) if adapter else None}  # other backends load the model themselves
+        extra = {'too_long': too_long} if backend == 'hf' else {'adapter': str(adapter) if adapter else None}  # other backends load the model themselves
         texts = generate_answers(model if backend == 'hf' else mname, tok, recs, max_new_tokens, gen_batch_size, backend,
                                  template=template, system=system, max_len=max_len + max_new_tokens, **extra)
         secs = time.time() - t0
@@ -483,6 +525,13 @@ def report_tables(results:list) -> dict:
                         'bertscore_f1': b.get('f1'), 'bertscore_encoder': b.get('encoder'), 'bertscore_layer': b.get('num_layers')})
     return {'classification': cls, 'generation': gen, 'per_class': per}
 
+def _too_long_note(r) -> list:
+    "The report's line on questions longer than max_len: left out (skip) or cut (truncate), with their ids."
+    s, out = r['scoring'], []
+    if s.get('n_skipped'): out.append(f"{s['n_skipped']} questions longer than max_len={s['max_len']} were left out (too_long='skip'): {', '.join(s['skipped_ids'][:20])}.")
+    if s.get('cut_ids'): out.append(f"{len(s['cut_ids'])} questions longer than max_len={s['max_len']} had their middle cut (too_long='truncate'): {', '.join(s['cut_ids'][:20])}.")
+    return ['', *out] if out else []
+
 def report_markdown(results:list, tests:dict, title:str='Evaluation') -> str:
     "The report as Markdown."
     t = report_tables(results)
@@ -490,7 +539,7 @@ def report_markdown(results:list, tests:dict, title:str='Evaluation') -> str:
     what = 'option letter' if results[0].get('task', '').startswith('multiple choice') else 'decision'
     md = [f"# {title}", '', f"{results[0].get('dataset', 'PubMedQA')}, {results[0].get('task', 'yes/no/maybe decision')}: "
           f"{n} questions; label scoring (log-likelihood of each {what}); 95% bootstrap intervals "
-          f"({results[0]['ci']['accuracy']['n_boot']} resamples, seed {results[0]['ci']['accuracy']['seed']}).", '',
+          f"({results[0]['ci']['accuracy']['n_boot']} resamples, seed {results[0]['ci']['accuracy']['seed']}).", *_too_long_note(results[0]), '',
           '## Classification', '', '| Model | Accuracy | Macro-F1 | Predicted (' + ' / '.join(results[0]['labels']) + ') |', '| --- | --- | --- | --- |']
     for r in results:
         md.append(f"| {r['name']} | {_ci(r, 'accuracy')} | {_ci(r, 'macro_f1')} | {' / '.join(str(v) for v in r['classification']['pred_dist'].values())} |")
@@ -666,7 +715,9 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--limit', type=int, default=None, help='a stratified subset of this many questions')
     ap.add_argument('--predictions', default=None, help='score this official-format file (PMID -> label) instead of a model')
     ap.add_argument('--template', default='chat', choices=TEMPLATES, help='prompt format')
-    ap.add_argument('--max-len', type=int, default=512, help='tokens per prompt (longer contexts are cut)')
+    ap.add_argument('--max-len', type=int, default=None, help='tokens per scored question (default: 512, 1024 for multiple-choice data; at most the model\'s positions)')
+    ap.add_argument('--too-long', default='error', choices=TOO_LONG, help='a question longer than --max-len even without its abstract: stop with an error, '
+                    'skip it (counted in the report), or truncate its middle (recorded)')
     ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring')
     ap.add_argument('--calibrate', default=None, help="'content_free', or a JSON file label -> bias (from fit_label_bias on a dev split)")
     ap.add_argument('--no-generate', action='store_true', help='label scoring only')
@@ -683,11 +734,13 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--quiet', action='store_true', help='no progress bars, only the JSON summary')
     ap.add_argument('--export-lm-eval', default=None, metavar='DIR', help='write the selected questions as an lm-evaluation-harness task into DIR, and stop')
     a = ap.parse_args(argv)
+    if a.limit is not None and a.limit <= 0: raise DataError(f"--limit: must be a positive number of questions, got {a.limit}")
     with quieted(a.quiet): return _eval(a, run_record(a.seed))
 
 def _eval(a, record:dict) -> dict:
     "`cli_eval`'s work on its parsed arguments `a`, with the run's `record` (`run_record`)."
     recs = select_split(load_records(a.data or sample_path(), a.config), a.split, a.test_size, a.seed)
+    if not recs: raise DataError(f"{a.data or sample_path()}: split {a.split!r} holds no questions")
     if a.limit: recs = subset(recs, a.limit, a.seed)[:a.limit]  # stratified; rounding can give one per label more
     if a.predictions:
         m = official_score({r.id: r.answer for r in recs}, read_predictions(a.predictions), recs[0].labels, a.predictions)
@@ -700,12 +753,14 @@ def _eval(a, record:dict) -> dict:
         print(f"wrote {y} and its JSONL: lm_eval --model hf --model_args pretrained=MODEL --include_path {a.export_lm_eval} --tasks {y.stem}")
         return {'lm_eval_task': str(y), 'n': len(recs)}
     model_name = a.model or (adapter_base(a.adapter) if a.adapter else None) or DEFAULT_MODEL
+    max_len = check_max_len(model_name, a.max_len or (1024 if any(r.options for r in recs) else 512), '--max-len')  # before the model loads
+    check_writable(a.out)
     cal = a.calibrate
     if cal and cal != 'content_free':
         if not Path(cal).exists(): raise DataError(f"{cal}: no such calibration file (or use 'content_free')")
         cal = json.loads(Path(cal).read_text())
     layers = a.bertscore_layers if a.bertscore_layers is not None else (6 if a.bertscore_model is None else None)
-    kw = dict(records=recs, template=a.template, max_len=a.max_len, batch_size=a.batch_size, calibrate=cal, n_boot=a.n_boot, seed=a.seed,
+    kw = dict(records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, calibrate=cal, n_boot=a.n_boot, seed=a.seed,
               generate=not a.no_generate, gen_limit=a.gen_limit, max_new_tokens=a.max_new_tokens, gen_batch_size=a.gen_batch_size,
               backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device)
     model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
@@ -714,7 +769,8 @@ def _eval(a, record:dict) -> dict:
     if a.base_vs_ft or not a.adapter: base = evaluate_model(model, tok=tok, name=f'{base_name} (base)', **kw)
     if a.adapter: ft = evaluate_model(model, a.adapter, tok=tok, name=f'{base_name} + {Path(a.adapter).name}', **kw)
     rep = compare_report(base if base is not None else ft, ft if base is not None else None, a.out, provenance=record)
-    summary = {'n': len(recs), 'split': a.split, 'results': [_summary(r) for r in (base, ft) if r is not None],
+    summary = {'n': len(recs), 'split': a.split, 'max_len': max_len, 'too_long': a.too_long,
+               'n_skipped': (base or ft)['scoring']['n_skipped'], 'n_cut': len((base or ft)['scoring']['cut_ids']), 'results': [_summary(r) for r in (base, ft) if r is not None],
                'mcnemar': {k: round(v['p_value'], 5) for k, v in rep['mcnemar'].items()}}
     print(json.dumps(summary))
     if not a.quiet: print(f"wrote {a.out}/ (report.md, report.json, classification.csv, generation.csv, per_class.csv, confusion.png, per_class.png, predictions.json)")

@@ -14,9 +14,9 @@ from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_to
 __all__ = ['PROVENANCE_PACKAGES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'auto_dtype', 'on_gpu', 'bf16_native', 'machine_dtype',
            'resolve_dtype', 'amp_flags', 'free_port', 'git_state', 'hardware', 'run_record', 'bnb_config', 'quiet_bnb',
            'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for', 'load_model', 'tiny_config', 'make_tiny_model',
-           'linear_names', 'lora_targets', 'add_lora', 'base_name', 'adapter_base', 'record_base', 'apply_adapter',
-           'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter', 'zip_adapter', 'model_card',
-           'export_adapter', 'cli_export']
+           'max_positions', 'check_max_len', 'linear_names', 'lora_targets', 'add_lora', 'base_name', 'adapter_base',
+           'record_base', 'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter',
+           'zip_adapter', 'check_adapter', 'model_card', 'export_adapter', 'cli_export']
 
 # %% ../nbs/00_models.ipynb #c006
 def auto_dtype(cuda:bool, # a GPU does the compute
@@ -231,6 +231,22 @@ def make_tiny_model(out_dir:str|Path, arch:str='llama', tokenizer:str=DEFAULT_MO
     model.save_pretrained(out_dir); tok.save_pretrained(out_dir)
     return str(out_dir)
 
+# %% ../nbs/00_models.ipynb #b332668a
+def max_positions(name:str) -> int|None:
+    "The longest sequence `name` (alias, folder, .gguf or hub id) was built for: its config's `max_position_embeddings` (None if it has none)."
+    from transformers import AutoConfig
+    try: cfg = AutoConfig.from_pretrained(resolve_model(name))
+    except (OSError, ValueError): return None  # no config to read: load_model will say what is wrong
+    cfg = cfg.get_text_config() if hasattr(cfg, 'get_text_config') else cfg
+    return getattr(cfg, 'max_position_embeddings', None) or getattr(cfg, 'n_positions', None)
+
+def check_max_len(name:str, max_len:int, key:str='max_len') -> int:
+    "`max_len` if it is positive and within `name`'s positions; else a ConfigError naming both numbers."
+    if max_len <= 0: raise ConfigError(f"{key}: must be positive, got {max_len}")
+    n = max_positions(name)
+    if n and max_len > n: raise ConfigError(f"{key}={max_len} is beyond the {n} positions of {name} (max_position_embeddings); use {key} <= {n}")
+    return max_len
+
 # %% ../nbs/00_models.ipynb #c030
 _LLAMA_LIKE = {'attention': ['q_proj', 'k_proj', 'v_proj', 'o_proj'], 'mlp': ['gate_proj', 'up_proj', 'down_proj']}
 LORA_PRESETS = {t: _LLAMA_LIKE for t in ('llama', 'mistral', 'mixtral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text', 'gemma3', 'olmo2', 'smollm3')}
@@ -304,8 +320,11 @@ def record_base(adapter:str|Path, base:str|Path|None=None) -> str:
 def apply_adapter(model, adapter:str|Path, trainable:bool=False):
     "`model` with the LoRA adapter in `adapter` loaded on top."
     from peft import PeftModel
-    adapter_base(adapter)  # a clear error if this is not an adapter folder
-    model = PeftModel.from_pretrained(model, str(adapter), is_trainable=trainable)
+    check_adapter(model, adapter)  # not an adapter folder, or another base: a named error before peft
+    try: model = PeftModel.from_pretrained(model, str(adapter), is_trainable=trainable)
+    except RuntimeError as e:
+        if 'size mismatch' not in str(e): raise
+        raise DataError(f"{adapter}: its weights do not fit this model ({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
     fix_4bit_cpu(model)
     return model
 
@@ -369,6 +388,52 @@ def zip_adapter(adapter_dir:str|Path, zip_path:str|Path|None=None) -> Path:
             if f.is_file(): z.write(f, f.relative_to(adapter_dir.parent))
     os.replace(tmp, zip_path)
     return zip_path
+
+# %% ../nbs/00_models.ipynb #bfba0d92
+def _fingerprint(folder:Path) -> tuple|None:
+    "(config.json, [(file, size, hash of its first and last 64 KiB)]) of a model folder's weight files; None if there are none."
+    import hashlib
+    files = sorted(p for ext in ('*.safetensors', '*.bin', '*.gguf') for p in folder.glob(ext))
+    if not files: return None
+    def h(p):
+        with open(p, 'rb') as f:
+            head = f.read(1 << 16); f.seek(max(0, p.stat().st_size - (1 << 16))); return hashlib.sha256(head + f.read()).hexdigest()
+    cfg = (folder / 'config.json').read_text() if (folder / 'config.json').exists() else ''
+    return cfg, [(p.name, p.stat().st_size, h(p)) for p in files]
+
+def _same_base(recorded:str, loaded:str) -> bool|None:
+    "Whether the recorded and the loaded base are one model (True/False), or None where the recorded one cannot be found here."
+    if str(recorded) == str(loaded): return True
+    a, b = Path(str(recorded)), Path(str(loaded))
+    if not (a.is_dir() and b.is_dir()): return None
+    if a.resolve() == b.resolve(): return True
+    fa = _fingerprint(a)
+    return None if fa is None else fa == _fingerprint(b)
+
+def check_adapter(model, adapter:str|Path) -> dict:
+    "The adapter's config, if `adapter` was trained on `model`'s base and its LoRA matrices fit `model`'s modules; else a DataError naming both."
+    base = adapter_base(adapter)  # (a clear error if this is not an adapter folder)
+    loaded = getattr(getattr(model, 'config', None), '_name_or_path', '') or ''
+    if base and loaded and _same_base(base, loaded) is False:
+        raise DataError(f"{adapter}: trained on {base} (adapter_config.json base_model_name_or_path), not on the model given ({loaded}); "
+                        f"evaluate it on its own base (leave out --model) or retrain it on {loaded}")
+    f = Path(adapter) / 'adapter_model.safetensors'
+    if f.exists():
+        from safetensors import safe_open
+        with safe_open(str(f), 'pt') as st:
+            for k in st.keys():
+                if '.lora_A.' not in k and '.lora_B.' not in k: continue
+                mod = k.split('.lora_')[0].removeprefix('base_model.model.')
+                try: m = model.get_submodule(mod)
+                except AttributeError:
+                    raise DataError(f"{adapter}: its LoRA weight {k} targets module {mod}, which {type(model).__name__} ({loaded}) does not have") from None
+                shape, (i, o) = tuple(st.get_slice(k).get_shape()), (getattr(m, 'in_features', None), getattr(m, 'out_features', None))
+                want = shape[1] if '.lora_A.' in k else shape[0]
+                have = i if '.lora_A.' in k else o
+                if have is not None and want != have:
+                    raise DataError(f"{adapter}: its weights do not fit {loaded or type(model).__name__}: {k} has shape {list(shape)}, "
+                                    f"module {mod} takes {i} inputs and gives {o} outputs")
+    return json.loads((Path(adapter) / 'adapter_config.json').read_text())
 
 # %% ../nbs/00_models.ipynb #c039f2
 def _run_files(adapter:Path) -> tuple:

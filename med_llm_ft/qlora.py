@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from .data import (DataError, ConfigError, QARecord, PUBMEDQA_LABELS, format_example, load_records, sample_path, subset,
-                             split_records, balance_records, augment_records, tokenize_records, is_quiet)
-from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu, run_record, record_base
+                             split_records, balance_records, augment_records, tokenize_records, is_quiet, load_tokenizer, check_writable)
+from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu, run_record, record_base, check_max_len
 from .config import TrainConfig, validate, save_config, list_recipes, _apply, _has_folds
 from .evaluation import classification_metrics, score_labels, _log_softmax
 from .zero3 import prepare_zero3, trainer_kwargs
 
 # %% auto #0
-__all__ = ['model_kw', 'load_for_training', 'load_splits', 'tokenize', 'to_dataset', 'decision_line', 'decision_tokens',
-           'decision_mask', 'decision_metrics', 'evaluate_records', 'progress_line', 'sft_args', 'build_trainer',
-           'count_params', 'plot_loss', 'train', 'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep',
-           'plot_sweep']
+__all__ = ['RUN_TOTALS', 'model_kw', 'load_for_training', 'load_splits', 'tokenize', 'to_dataset', 'decision_line',
+           'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'progress_line', 'sft_args',
+           'build_trainer', 'count_params', 'plot_loss', 'preflight', 'checkpoint_problem', 'last_checkpoint',
+           'resume_totals', 'train', 'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep', 'plot_sweep']
 
 # %% ../nbs/01_qlora.ipynb #c006
 def model_kw(cfg:TrainConfig) -> dict:
@@ -211,6 +211,10 @@ def _callbacks():
     class CSVLogger(TrainerCallback):
         "Every log line of the trainer, as one CSV row (columns grow as new keys appear)."
         def __init__(self, path): self.path, self.rows = Path(path), []
+        def on_train_begin(self, args, state, control, **kw):
+            if state.global_step and self.path.exists() and not self.rows:  # resumed: the rows up to the checkpoint stay, the rest is redone
+                with open(self.path, newline='') as f:
+                    self.rows = [r for r in csv.DictReader(f) if str(r.get('step', '')).isdigit() and int(r['step']) <= state.global_step]
         def on_log(self, args, state, control, logs=None, **kw):
             if not state.is_world_process_zero or not logs: return
             self.rows.append({'step': state.global_step, 'epoch': round(state.epoch or 0, 4), **logs})
@@ -378,10 +382,94 @@ def _sync():
     import torch
     if torch.cuda.is_available(): torch.cuda.synchronize()
 
+# %% ../nbs/01_qlora.ipynb #b73983dd
+def preflight(cfg:TrainConfig) -> tuple:
+    "(splits, train rows, valid rows) for `cfg`, with every check that needs no model done: a named error instead of a failure after loading."
+    check_max_len(cfg.model, cfg.max_len)
+    sp = load_splits(cfg)
+    tok = load_tokenizer(cfg.model)
+    tr_rows, va_rows = tokenize(sp['train'], tok, cfg), tokenize(sp['valid'], tok, cfg)
+    if not tr_rows: raise DataError(f"{cfg.data or sample_path()}: none of the {len(sp['train'])} training records fits max_len={cfg.max_len} "
+                                    f"(drop_long dropped them all); raise max_len")
+    return sp, tr_rows, va_rows
+
+# %% ../nbs/01_qlora.ipynb #b25c9667
+def _safetensors_whole(f:Path) -> bool:
+    "Whether safetensors file `f` is as long as its header says (a file cut short by a kill is not)."
+    try:
+        with open(f, 'rb') as fh:
+            n = int.from_bytes(fh.read(8), 'little'); head = json.loads(fh.read(n))
+        end = max((v['data_offsets'][1] for k, v in head.items() if k != '__metadata__'), default=0)
+        return f.stat().st_size == 8 + n + end
+    except (OSError, ValueError, KeyError, TypeError): return False
+
+def _zip_whole(f:Path) -> bool:
+    "Whether `f` (what `torch.save` writes: a zip) can be opened: a file cut short loses the directory at its end."
+    import zipfile
+    try:
+        with zipfile.ZipFile(f) as z: return bool(z.namelist())
+    except (OSError, zipfile.BadZipFile): return False
+
+def checkpoint_problem(ckpt:str|Path) -> str|None:
+    "Why `ckpt` cannot be resumed from (None if it is complete): trainer state, weights, optimizer and scheduler, each present and whole."
+    ckpt = Path(ckpt)
+    try: json.loads((ckpt / 'trainer_state.json').read_text())
+    except (OSError, ValueError): return 'no readable trainer_state.json'
+    if list(ckpt.glob('global_step*')): return None  # DeepSpeed's own checkpoint: its engine checks it
+    weights = [p for p in ckpt.iterdir() if p.suffix in ('.safetensors', '.bin') and p.name.startswith(('adapter_model', 'model', 'pytorch_model'))]
+    if not weights: return 'no model or adapter weights'
+    bad = [p.name for p in weights if not (_safetensors_whole(p) if p.suffix == '.safetensors' else _zip_whole(p))]
+    if bad: return f"{', '.join(bad)} cut short"
+    for name in ('optimizer.pt', 'scheduler.pt'):
+        if not (ckpt / name).exists(): return f'no {name}'
+        if not _zip_whole(ckpt / name): return f'{name} cut short'
+    return None
+
+def last_checkpoint(out_dir:str|Path, set_aside:bool=True) -> str|None:
+    "The newest complete checkpoint in `out_dir` (None if none); newer incomplete ones are named on stderr and (`set_aside`) renamed `incomplete-step-N`."
+    steps = sorted((int(p.name.split('-')[1]), p) for p in Path(out_dir).glob('checkpoint-*') if p.is_dir() and p.name.split('-')[1].isdigit())
+    for _, p in reversed(steps):
+        why = checkpoint_problem(p)
+        if why is None: return str(p)
+        print(f"resume: {p.name} is incomplete ({why}: the run was stopped while writing it); skipped", file=sys.stderr)
+        if set_aside and int(os.environ.get('RANK', 0)) == 0:  # one process renames; the others skip it all the same
+            aside = p.with_name(f"incomplete-step-{p.name.split('-')[1]}")  # no 'checkpoint-N' in the name: the trainer's rotation would count it
+            shutil.rmtree(aside, ignore_errors=True)
+            try: p.rename(aside)
+            except OSError: pass
+    return None
+
+RUN_TOTALS = 'run_totals.json'
+
+def resume_totals(trainer, ckpt:str|None) -> dict:
+    "The run's totals before `ckpt` ({'loss_sum', 'tokens', 'seconds'}; zeros without one); restores TRL's token count and makes each checkpoint record the totals."
+    from transformers import TrainerCallback
+    prior = {'loss_sum': 0.0, 'tokens': 0, 'seconds': 0.0}
+    if ckpt:
+        f = Path(ckpt) / RUN_TOTALS
+        if f.exists(): prior.update(json.loads(f.read_text()))
+        else:  # a checkpoint written before run totals: the logged losses, each the mean over the steps since the one before
+            last = 0
+            for h in json.loads((Path(ckpt) / 'trainer_state.json').read_text())['log_history']:
+                if 'loss' in h: prior['loss_sum'] += h['loss'] * (h['step'] - last); last = h['step']
+                prior['tokens'] = max(prior['tokens'], int(h.get('num_tokens', 0)))
+        trainer._total_train_tokens = int(prior['tokens'])  # TRL counts on from here, so its num_tokens log stays cumulative
+
+    class RunTotals(TrainerCallback):
+        "Writes the run's loss sum, tokens and seconds so far into each checkpoint."
+        def on_train_begin(self, args, state, control, **kw): self.t0 = time.time()
+        def on_save(self, args, state, control, **kw):
+            ck = Path(args.output_dir) / f'checkpoint-{state.global_step}'
+            if not state.is_world_process_zero or not ck.is_dir(): return
+            seg = trainer._total_loss_scalar + float(trainer._tr_loss.item())  # logged + not yet logged loss of this part of the run
+            (ck / RUN_TOTALS).write_text(json.dumps({'loss_sum': prior['loss_sum'] + seg, 'tokens': int(getattr(trainer, '_total_train_tokens', 0)),
+                                                     'seconds': prior['seconds'] + time.time() - self.t0}))
+    trainer.add_callback(RunTotals())
+    return prior
+
 # %% ../nbs/01_qlora.ipynb #c030
 def _last_checkpoint(out_dir):
-    from transformers.trainer_utils import get_last_checkpoint
-    return get_last_checkpoint(out_dir) if Path(out_dir).is_dir() else None
+    return last_checkpoint(out_dir) if Path(out_dir).is_dir() else None
 
 def train(cfg:TrainConfig) -> dict:
     "Fine-tune one model as `cfg` says; returns the metrics written to metrics.json (fold ensembles, recipe teachers and `eval_only`: `med_llm_ft.cli.run`)."
@@ -395,21 +483,22 @@ def train(cfg:TrainConfig) -> dict:
         raise ConfigError(f"distill_from: {cfg.distill_from!r} is a recipe, whose folds must be trained first: run(cfg) from med_llm_ft.cli does that "
                           "(or give the folder of a trained fold ensemble)")
     if cfg.deepspeed: cfg = prepare_zero3(cfg)  # ZeRO-3 checks, storage and compute dtypes, process set-up (med_llm_ft.zero3)
-    out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
+    out = check_writable(cfg.output_dir)  # made when the work starts, not before a check has failed
     record = run_record(cfg.seed)  # who made this run, into config.yaml and metrics.json
     set_seed(cfg.seed)
-    sp = load_splits(cfg)
+    sp, tr_rows, va_rows = preflight(cfg)
     model, tok = load_for_training(cfg)
     if cfg.method == 'lora': lora_targets(model, cfg.target_modules)  # a bad target fails before any work
     n_params = count_params(model)
     res = {'model': cfg.model, 'n_params': n_params, 'n_train': len(sp['train']), 'n_valid': len(sp['valid']), 'n_test': len(sp['test'])}
     if cfg.eval_base and sp['test']: res['base_test'] = evaluate_records(model, tok, sp['test'], cfg)
-    tr_rows, va_rows = tokenize(sp['train'], tok, cfg), tokenize(sp['valid'], tok, cfg)
     if cfg.distill_from: tr_rows = with_teacher(tr_rows, cfg, sp['train'][0].labels)
     set_seed(cfg.seed)  # adapters are initialised from the seed, whatever ran before
     trainer = build_trainer(cfg, model, tok, tr_rows, va_rows, sp['valid'])
     ckpt = _last_checkpoint(out) if cfg.resume else None
     if cfg.resume and ckpt is None: print(f"resume: no checkpoint in {out}; starting from the beginning", file=sys.stderr)
+    prior = resume_totals(trainer, ckpt)  # the run's loss, tokens and time before the checkpoint
+    out.mkdir(parents=True, exist_ok=True)
     if on_gpu(): torch.cuda.reset_peak_memory_stats()
     _sync(); t0 = time.time()
     tr_out = trainer.train(resume_from_checkpoint=ckpt)
@@ -419,8 +508,9 @@ def train(cfg:TrainConfig) -> dict:
         raise ConfigError(f"training diverged: {key} = {v} at step {step} ({cfg.model}, lr={cfg.lr}, decision_weight={cfg.decision_weight}); "
                           f"nothing was saved. Try attn_implementation='eager' (Qwen2.5 with sdpa diverged so on an H200), a lower lr, or dtype='float32'")
     tokens = int(getattr(trainer, '_total_train_tokens', 0)) or sum(len(r['input_ids']) for r in tr_rows) * cfg.epochs
-    res.update({'resumed_from': ckpt, 'steps': trainer.state.global_step, 'train_loss': round(tr_out.training_loss, 4),
-                'train_s': round(secs, 2), 'train_tokens': tokens, 'train_tok_per_s': round(tokens / secs, 1),
+    res.update({'resumed_from': ckpt, 'steps': trainer.state.global_step,
+                'train_loss': round(tr_out.training_loss + prior['loss_sum'] / max(trainer.state.global_step, 1), 4),  # the whole run's
+                'train_s': round(secs + prior['seconds'], 2), 'train_tokens': tokens, 'train_tok_per_s': round((tokens - prior['tokens']) / secs, 1),
                 'train_tok_per_s_steady': trainer.throughput.steady(),
                 'peak_gib': round(torch.cuda.max_memory_allocated() / 2**30, 2) if on_gpu() else None})
     if cfg.stop_at_step and trainer.state.global_step == cfg.stop_at_step and trainer.state.global_step < trainer.state.max_steps:
