@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_models.ipynb #c003
 from __future__ import annotations
-import json, logging, os, re, shutil, socket, zipfile
+import json, logging, os, re, shutil, socket, tempfile, zipfile
 from pathlib import Path
 
 from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_tokenizer, fix_special_tokens, stop_ids, write_atomic,
@@ -521,7 +521,8 @@ def export_adapter(adapter:str|Path, # the adapter folder
         if conf: (tmp / 'config.yaml').write_text(conf)
     if fmt == 'adapter': return write_atomic(out, write)
     if out.suffix != '.zip': out = out.with_name(out.name + '.zip')
-    stage = Path(__import__('tempfile').mkdtemp(prefix='.export.', dir=out.parent.mkdir(parents=True, exist_ok=True) or out.parent))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix='.export.', dir=out.parent))
     try: return zip_adapter(write_atomic(stage / out.stem, write), out)
     finally: shutil.rmtree(stage, ignore_errors=True)
 
