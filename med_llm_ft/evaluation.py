@@ -747,13 +747,13 @@ def _eval(a, record:dict) -> dict:
         out = {k: m[k] for k in ('n', 'accuracy', 'macro_f1', 'pred_dist')}
         print(json.dumps(out)); return out
     if a.base_vs_ft and not a.adapter: raise DataError("--base-vs-ft needs --adapter")
-    if a.export_lm_eval:
-        y = export_lm_eval(recs, load_tokenizer(a.model or (adapter_base(a.adapter) if a.adapter else None) or DEFAULT_MODEL), a.export_lm_eval,
-                           template=a.template, max_len=a.max_len)
-        print(f"wrote {y} and its JSONL: lm_eval --model hf --model_args pretrained=MODEL --include_path {a.export_lm_eval} --tasks {y.stem}")
-        return {'lm_eval_task': str(y), 'n': len(recs)}
     model_name = a.model or (adapter_base(a.adapter) if a.adapter else None) or DEFAULT_MODEL
     max_len = check_max_len(model_name, a.max_len or (1024 if any(r.options for r in recs) else 512), '--max-len')  # before the model loads
+    if a.export_lm_eval:
+        y = export_lm_eval(recs, load_tokenizer(model_name), a.export_lm_eval,
+                           template=a.template, max_len=max_len)
+        print(f"wrote {y} and its JSONL: lm_eval --model hf --model_args pretrained=MODEL --include_path {a.export_lm_eval} --tasks {y.stem}")
+        return {'lm_eval_task': str(y), 'n': len(recs)}
     check_writable(a.out)
     cal = a.calibrate
     if cal and cal != 'content_free':
