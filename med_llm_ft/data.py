@@ -783,7 +783,8 @@ def flag_names(*names) -> list:
     out = []
     for n in names:
         alts = [n] if not n.startswith('--') else [n, '--' + n[2:].replace('_', '-'), '--' + n[2:].replace('-', '_')]
-        out += [a for a in alts if a not in out]
+        for a in alts:
+            if a not in out: out.append(a)
     return out
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
