@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_deepspeed.ipynb #c003
 from __future__ import annotations
-import copy, dataclasses, importlib.util, json, math, os, shlex, socket, subprocess, sys
+import copy, dataclasses, importlib.util, json, math, os, shlex, socket, subprocess, sys, time
 from pathlib import Path
 
 from .data import DataError, cache_dir, cli_parser
@@ -12,10 +12,11 @@ from .models import machine_dtype, on_gpu, free_port
 
 # %% auto #0
 __all__ = ['DS_HINT', 'PRECISIONS', 'TORCH_DTYPES', 'LAUNCHERS', 'TRAIN_ENTRY', 'ZeroConfigError', 'deepspeed_available',
-           'require_deepspeed', 'extensions_dir', 'hardware_precision', 'resolve_precision', 'zero3_config',
-           'write_zero3', 'read_ds_config', 'ds_stage', 'ds_precision', 'accelerate_config', 'write_accelerate_config',
-           'hostfile_text', 'read_hostfile', 'launch_command', 'launcher_argv', 'check_zero3', 'init_distributed',
-           'keep_zero_init', 'prepare_zero3', 'trainer_kwargs', 'check_adapter', 'cli_launch']
+           'require_deepspeed', 'extensions_dir', 'clear_stale_locks', 'hardware_precision', 'resolve_precision',
+           'zero3_config', 'write_zero3', 'read_ds_config', 'ds_stage', 'ds_precision', 'accelerate_config',
+           'write_accelerate_config', 'hostfile_text', 'read_hostfile', 'launch_command', 'launcher_argv',
+           'check_zero3', 'init_distributed', 'keep_zero_init', 'prepare_zero3', 'trainer_kwargs', 'check_adapter',
+           'cli_launch']
 
 # %% ../nbs/02_deepspeed.ipynb #c007
 DS_HINT = 'pip install "med_llm_ft[deepspeed]"'
@@ -34,6 +35,14 @@ def require_deepspeed(why:str='ZeRO-3'):
 def extensions_dir() -> Path:
     "Where DeepSpeed's JIT-compiled ops are cached: `$TORCH_EXTENSIONS_DIR`, set to `cache_dir()/torch_extensions` if unset."
     return Path(os.environ.setdefault('TORCH_EXTENSIONS_DIR', str(cache_dir() / 'torch_extensions')))
+
+def clear_stale_locks(older_than:float=600) -> list:
+    "Remove build locks in `extensions_dir()` older than `older_than` seconds: what an interrupted build leaves behind."
+    stale = [f for f in extensions_dir().glob('*/lock') if time.time() - f.stat().st_mtime > older_than]
+    for f in stale:
+        f.unlink(missing_ok=True)
+        print(f"removed the lock of an interrupted DeepSpeed build: {f}", file=sys.stderr)
+    return stale
 
 # %% ../nbs/02_deepspeed.ipynb #c012
 PRECISIONS = ('bf16', 'fp16', 'fp32')
@@ -244,7 +253,7 @@ def init_distributed() -> dict:
     if 'LOCAL_RANK' not in os.environ:  # not under a launcher: a one-process job
         for k, v in (('RANK', '0'), ('LOCAL_RANK', '0'), ('WORLD_SIZE', '1'), ('LOCAL_WORLD_SIZE', '1'), ('MASTER_ADDR', '127.0.0.1')): os.environ.setdefault(k, v)
         os.environ.setdefault('MASTER_PORT', str(free_port()))
-    extensions_dir()
+    clear_stale_locks()
     import torch
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ['LOCAL_RANK']))

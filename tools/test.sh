@@ -25,4 +25,4 @@ nbdev_export && git diff --exit-code -- med_llm_ft || { echo "nbdev_export chang
 nbdev_test --n_workers 2
 # the docs site's browser test needs Chromium; without it that test is skipped (CI installs it: see .ci/run)
 command -v chromium >/dev/null || echo "tools/test.sh: Chromium is not installed, so the docs browser test will be skipped (Debian: apt-get install -y chromium)"
-python -m pytest -q tests
+python -m pytest -q --durations=20 tests
