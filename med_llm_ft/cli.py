@@ -8,7 +8,7 @@ import importlib, json, os, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'usage', 'main', 'run', 'train_parser', 'cli_train', 'demo_verdict', 'demo']
+__all__ = ['COMMANDS', 'DEMO_SETTINGS', 'usage', 'main', 'run', 'train_parser', 'cli_train', 'demo_verdict', 'demo']
 
 # %% ../nbs/05_cli.ipynb #c006
 COMMANDS = {
@@ -117,6 +117,9 @@ def demo_verdict(base:dict, ft:dict) -> str:
             else f"fine-tuned NOT better than base on {' and '.join(worse)}")
 
 # %% ../nbs/05_cli.ipynb #c016
+DEMO_SETTINGS = dict(quant='4bit', lora_r=16, batch_size=4, lr=4e-4, decision_weight=10.0, balance=True, save_steps=0, eval_accuracy=False,
+                     gradient_checkpointing=False, report_to=['csv'])  # the demo's training settings (--set changes one)
+
 def demo(argv:list|None=None) -> dict:
     "`med-llm-ft demo`: prepare, fine-tune (QLoRA), then score base and fine-tuned on held-out questions and report, on CPU."
     from collections import Counter
@@ -129,16 +132,20 @@ def demo(argv:list|None=None) -> dict:
     ap.add_argument('--seed', type=int, default=0, help='seed of the held-out split and of training')
     ap.add_argument('--max-len', type=int, default=384, help='tokens per example')
     ap.add_argument('--gen-limit', type=int, default=4, help='held-out questions to generate long answers for (the slow part on CPU)')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='change a training setting of DEMO_SETTINGS (repeatable)')
     a = ap.parse_args(argv)
     out, t0, res = Path(a.out), time.time(), {}
+    from med_llm_ft.config import load_config, ConfigError
+    ov = dict(DEMO_SETTINGS, model=a.model, data=str(out / 'data'), output_dir=str(out / 'train'), max_steps=a.max_steps,
+              max_len=a.max_len, seed=a.seed)
+    for kv in a.set:
+        if '=' not in kv: raise ConfigError(f"--set {kv!r}: expected KEY=VALUE")
+        ov[kv.split('=', 1)[0].strip()] = kv.split('=', 1)[1]
+    cfg = load_config(None, ov)  # (a bad --set stops here, before any work)
     print(f"[1/3] prepare: the packaged PubMedQA sample, {a.test_size:.0%} held out (seed {a.seed}) -> {out/'data'}", flush=True)
     st = res['prepare'] = prepare(sample_path(), out / 'data', a.model, max_len=a.max_len, test_size=a.test_size, seed=a.seed, explain=False)
-    print(f"[2/3] train: QLoRA (4-bit NF4, LoRA r=16) on the {st['n']['train']} training questions, {a.max_steps} steps -> {out/'train'}", flush=True)
-    from med_llm_ft.config import load_config
+    print(f"[2/3] train: QLoRA (4-bit NF4, LoRA r={cfg.lora_r}) on the {st['n']['train']} training questions, {a.max_steps} steps -> {out/'train'}", flush=True)
     from med_llm_ft.qlora import train
-    cfg = load_config(None, dict(model=a.model, data=str(out / 'data'), output_dir=str(out / 'train'), quant='4bit', max_steps=a.max_steps,
-                                 batch_size=4, max_len=a.max_len, lr=4e-4, decision_weight=10.0, balance=True, seed=a.seed, save_steps=0,
-                                 eval_accuracy=False, gradient_checkpointing=False, report_to=['csv']))
     tr = train(cfg); tr.pop('trainer', None)
     res['train'] = {k: tr.get(k) for k in ('steps', 'train_loss', 'train_s', 'train_tok_per_s', 'adapter')}
     print(f"[3/3] evaluate: base vs fine-tuned, both on the 4-bit weights it trained on, on the {st['n']['valid']} held-out questions -> {out/'report'}", flush=True)

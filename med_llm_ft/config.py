@@ -8,6 +8,7 @@ import typing
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 
+from .models import quiet_bnb  # (importing models silences bitsandbytes' kernels notice, which transformers' imports here can trigger)
 from .data import ConfigError, DataError, DEFAULT_MODEL, TEMPLATES
 
 # %% auto #0
