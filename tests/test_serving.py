@@ -197,3 +197,19 @@ def test_cli_serve_port_in_use(cli, tiny):
         s.bind(('127.0.0.1', 0)); s.listen(1)
         r = cli('serve', '--backend', 'hf', '--model', tiny[0], '--port', s.getsockname()[1], timeout=600)
     assert r.returncode == 1 and 'exited' in r.stderr and 'Address already in use' in r.stderr and 'Traceback' not in r.stderr.split('last lines')[0]
+
+
+def test_bench_adapters_tiny(tmp_path):
+    "`bench/bench_adapters.py --shape tiny` on CPU: two adapters beside the base and one merged model, the same prompts, one JSON."
+    out = tmp_path / 'adapters_tiny.json'
+    r = subprocess.run([sys.executable, str(ROOT / 'bench' / 'bench_adapters.py'), '--shape', 'tiny', '--adapters', '2', '--limit', '4',
+                        '--max-tokens', '4', '--workdir', str(tmp_path / 'w'), '--out', str(out)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert r.stdout.rstrip().endswith(out.read_text().rstrip()) and 'bench_adapters.py --shape tiny' in res['command'] and res['device'].startswith('cpu')
+    assert (res['backend'], res['shape'], res['dtype']) == ('hf', 'tiny', 'float32')
+    st = res['settings']
+    assert st['adapters']['served'] == ['adapter0', 'adapter1'] and st['merged']['served'] == ['base']
+    for s in st.values(): assert s['requests'] == 4 and 0 < s['output_tokens'] <= 16 and s['tokens_per_s'] > 0
+    # adapter 0 served by name answers as the model it was merged into (float32: the same greedy tokens)
+    assert res['merged_agrees_with_adapter0'] == 1.0 and res['adapters_vs_merged'] > 0
