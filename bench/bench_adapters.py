@@ -10,18 +10,20 @@ Settings (`--settings`, comma-separated):
 
 The model is a random-weight model of a published shape (`med_llm_ft.shapes`, with the packaged SmolLM2 tokenizer) or `--model DIR`.
 The adapters are random LoRA weights of rank `--rank` on every attention and MLP projection, written straight from the model's
-module shapes (no weights loaded). Prompts are the packaged PubMedQA sample's questions in the model's chat template, cycled to
-`--limit`. Each setting gets a fresh server, one warm-up request per served name (not timed), then every prompt from `--concurrency`
-client threads at once; tokens/s is the completion tokens the server reports over the wall time from the first request sent to the
+module shapes (no weights loaded). Prompts are the packaged PubMedQA sample's 40 questions in the model's chat template, cycled to
+`--limit` (vLLM's prefix cache is off, so a repeated prompt costs what the first one did). Each setting gets a fresh server, one
+warm-up request per served name (not timed), then every prompt from `--concurrency` client threads at once; tokens/s is the completion tokens the server reports over the wall time from the first request sent to the
 last answer received. A random-weight model rarely writes its end-of-sequence token, so nearly every answer is `--max-tokens` long.
 
-GPU (H200, Llama-3-8B shape, bf16, 4 adapters; each setting starts its own server):
+GPU (H200, Llama-3-8B shape, bf16, 4 adapters; each setting starts its own server; the second command reuses the model and the
+merged model the first one wrote into --workdir):
     python bench/bench_adapters.py --shape llama3-8b --adapters 4 --backend vllm --limit 256 --max-tokens 128 --concurrency 64 \\
-        --out experiments/serving-adapters/results/adapters_llama3-8b_h200_vllm.json
+        --workdir /tmp/bench-adapters --out experiments/serving-adapters/results/adapters_llama3-8b_h200_vllm.json
     python bench/bench_adapters.py --shape llama3-8b --adapters 4 --limit 32 --max-tokens 64 --concurrency 8 \\
-        --out experiments/serving-adapters/results/adapters_llama3-8b_h200_hf.json
-CPU (end to end, well under a minute):
+        --workdir /tmp/bench-adapters --out experiments/serving-adapters/results/adapters_llama3-8b_h200_hf.json
+CPU (end to end in about a minute on two busy cores, most of it starting the two servers; tests/test_serving.py runs it):
     python bench/bench_adapters.py --shape tiny --adapters 2 --limit 8 --max-tokens 8
+vLLM on CPU needs a model vLLM can run (head dimension >= 32, which the tiny shape is not): --model a `serving.tiny_llama` folder.
 """
 import argparse, json, os, platform, queue, sys, tempfile, threading, time
 from pathlib import Path
@@ -69,7 +71,9 @@ def run_setting(name, model, adapters, texts, a):
     "Serve `model` (and `adapters`, {name: folder}), warm every name up, then time every prompt from `--concurrency` clients."
     from med_llm_ft.serving import serve, models, _http
     t0 = time.time()
-    extra = ['--max-num-seqs', str(a.concurrency)] if a.backend == 'vllm' else []
+    # no prefix caching: the 40 sample questions are cycled, and a cached prompt would cost the merged model less than the adapters
+    # (vLLM's cache is per adapter), which is not what this measures
+    extra = ['--max-num-seqs', str(a.concurrency), '--no-enable-prefix-caching'] if a.backend == 'vllm' else []
     with serve(model, adapters or None, backend=a.backend, served_name='base', dtype=a.dtype, max_model_len=a.max_model_len,
                timeout=a.timeout, extra_args=extra) as srv:
         start_s = time.time() - t0
