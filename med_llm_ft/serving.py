@@ -11,14 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts, template_parts, format_example, resolve_model,
-                             load_tokenizer, write_atomic, stop_ids, _truncate_context)
-from .models import auto_dtype, resolve_dtype, merge_adapter, free_port
+                             load_tokenizer, write_atomic, stop_ids, _truncate_context, CLIParser)
+from .models import auto_dtype, resolve_dtype, merge_adapter, free_port, adapter_base, _same_base
 
 # %% auto #0
 __all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'API_KEY_ENV', 'vllm_python', 'GenParams', 'prompt_ids',
            'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation', 'HFEngine',
-           'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'Server', 'serve', 'models', 'complete', 'chat',
-           'cli_serve']
+           'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'Server', 'adapter_specs', 'check_adapters',
+           'serve', 'models', 'complete', 'chat', 'serve_parser', 'cli_serve']
 
 # %% ../nbs/04_vllm.ipynb #c006
 VLLM_PYTHON_ENV = 'MED_LLM_FT_VLLM_PYTHON'
@@ -149,7 +149,7 @@ def check_servable(adapter_dir:str|Path, base:str|None=None) -> dict:
     r = max([int(cfg.get('r', 8)), *map(int, (cfg.get('rank_pattern') or {}).values())])
     if r > VLLM_LORA_RANKS[-1]: bad.append(f"rank {r} > {VLLM_LORA_RANKS[-1]}")
     mods = adapter_modules(d)
-    base = base or cfg.get('base_model_name_or_path')
+    if not base and (rec := adapter_base(d)): base = resolve_model(rec)  # the recorded base: a packaged alias or hub id resolves here too
     if base and (Path(str(base)) / 'config.json').exists():
         other = sorted(set(mods) - _lora_capable(str(base)) - set(cfg.get('modules_to_save') or []))
         if other: bad.append(f"target modules {other} are not linear or embedding layers of {base}")
@@ -210,18 +210,20 @@ class HFEngine:
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=resolve_dtype(dtype, self.device)).to(self.device).eval()
         self.stop, self.batch_size, self.adapters = stop_ids(self.tok, self.path), batch_size, {}
+        self._lock = threading.RLock()  # one adapter is active at a time: switching it and generating are one step
         for a in adapters: self._adapter(a)
 
     def _adapter(self, path) -> str:
         key = str(Path(path).resolve())
-        if key not in self.adapters:
+        with self._lock:
+            if key in self.adapters: return self.adapters[key]
             from peft import PeftModel
             if not (Path(key) / 'adapter_config.json').exists(): raise DataError(f"{path}: not an adapter folder (no adapter_config.json)")
-            name = f'adapter{len(self.adapters)}'
+            name = f'adapter{len(self.adapters)}'  # (PEFT's names are module keys: a served name such as 'med-1.2' could not be one)
             if isinstance(self.model, PeftModel): self.model.load_adapter(key, adapter_name=name)
             else: self.model = PeftModel.from_pretrained(self.model, key, adapter_name=name).eval()
             self.adapters[key] = name
-        return self.adapters[key]
+            return name
 
     def _context(self, adapter):
         from peft import PeftModel
@@ -231,7 +233,7 @@ class HFEngine:
         return self.model.disable_adapter() if isinstance(self.model, PeftModel) else nullcontext()
 
     def generate(self, prompts:list, params:GenParams|None=None, adapter:str|None=None, batch_size:int|None=None) -> list:
-        "Generate for each token-id prompt; `adapter` is a LoRA folder or None for the base model."
+        "Generate for each token-id prompt; `adapter` is a LoRA folder or None for the base model (safe to call from several threads)."
         import torch
         p, bs, t0 = params or GenParams(), batch_size or self.batch_size, time.time()
         pad = self.tok.pad_token_id
@@ -240,7 +242,7 @@ class HFEngine:
         kw.update(dict(do_sample=True, temperature=p.temperature, top_p=p.top_p, top_k=p.top_k or None) if p.temperature > 0 else
                   dict(do_sample=False, temperature=None, top_p=None, top_k=None))
         order, out = sorted(range(len(prompts)), key=lambda i: -len(prompts[i])), [None] * len(prompts)
-        with self._context(adapter), torch.inference_mode():
+        with self._lock, self._context(adapter), torch.inference_mode():  # another thread cannot switch the adapter mid-generation
             for s in range(0, len(order), bs):
                 idx = order[s:s + bs]; L = max(len(prompts[i]) for i in idx)
                 ids = torch.full((len(idx), L), pad, dtype=torch.long); att = torch.zeros_like(ids)
@@ -500,6 +502,49 @@ def _stop_servers():
         try: s.stop(timeout=10)
         except Exception: pass
 
+# %% ../nbs/04_vllm.ipynb #c050a
+def adapter_specs(adapters=None, # `NAME=PATH` strings (a bare `PATH` is served as `default_name`), (name, path) pairs, a {name: path} dict, or one path
+                  default_name:str='med', # the name of an adapter given by its path alone
+                 ) -> list:
+    "(name, folder) of each adapter to serve, in order, from what `--adapter` (repeatable) or `serve(adapter=...)` was given."
+    if adapters is None: return []
+    if isinstance(adapters, dict): return [(str(k), str(v)) for k, v in adapters.items()]
+    if isinstance(adapters, (str, Path)): adapters = [adapters]
+    out = []
+    for x in adapters:
+        if isinstance(x, (tuple, list)): name, path = map(str, x)
+        else:
+            x = str(x); name, eq, path = x.partition('=')
+            if not eq or Path(x).exists() or '/' in name or os.sep in name: name, path = default_name, x  # a bare path (which may hold a '=')
+        if not name.strip() or any(c.isspace() for c in name): raise DataError(f"--adapter {x}: the adapter's name must be a word without spaces, got {name!r}")
+        out.append((name, path))
+    return out
+
+def check_adapters(adapters:list, # (name, folder) pairs, as `adapter_specs` gives them
+                   model:str, # the base model they are served beside
+                   served:str|None=None, # the base model's served name (no adapter may take it)
+                   backend:str='vllm', # 'vllm' also asks `check_servable` of each
+                  ) -> list:
+    "Each adapter checked before a server starts: its own name, a folder with adapter_config.json, trained on `model` (and all on one base), servable; `check_servable`'s facts for each (vLLM), else their recorded base."
+    path, seen, first, out = resolve_model(model), {}, None, []
+    for name, d in adapters:
+        where = f"--adapter {name}={d}"
+        if served is not None and name == served: raise DataError(f"{where}: {name!r} is the base model's served name (--served-name); give the adapter another name")
+        if name in seen: raise DataError(f"{where}: the name {name!r} is already taken by --adapter {name}={seen[name]}; each adapter needs its own name")
+        seen[name] = d
+        if not (Path(d) / 'adapter_config.json').exists():
+            raise DataError(f"{where}: not an adapter folder ({'no adapter_config.json' if Path(d).is_dir() else 'no such folder'})")
+        rec = adapter_base(d)
+        rb = resolve_model(rec) if rec else None
+        if rb and _same_base(rb, path) is False:
+            raise DataError(f"{where}: trained on {rec} (its adapter_config.json), not on the model served ({model}); serve it beside its own base")
+        if rb and first and _same_base(rb, first[1]) is False:
+            raise DataError(f"{where}: trained on {rec}, but --adapter {first[0]} on {first[2]}; adapters served together need one base model")
+        first = first or (name, rb, rec)
+        try: out.append(check_servable(d, path) if backend == 'vllm' else {'base': rb})
+        except DataError as e: raise DataError(f"{where}: {str(e).removeprefix(f'{d}: ')}") from None
+    return out
+
 # %% ../nbs/04_vllm.ipynb #c051
 def _loopback(host:str) -> bool:
     "Whether `host` accepts connections from this machine only."
@@ -508,10 +553,10 @@ def _loopback(host:str) -> bool:
     try: return ipaddress.ip_address(host).is_loopback
     except ValueError: return False
 
-def serve(model:str=DEFAULT_MODEL, adapter:str|None=None, adapter_name:str='med', host:str='127.0.0.1', port:int|None=None,
+def serve(model:str=DEFAULT_MODEL, adapter:str|list|dict|None=None, adapter_name:str='med', host:str='127.0.0.1', port:int|None=None,
           backend:str='vllm', served_name:str|None=None, dtype:str='auto', max_model_len:int=2048, timeout:float=900,
           log:str|Path|None=None, extra_args:list|tuple=(), python:str|None=None, api_key:str|None=None) -> Server:
-    "Start an OpenAI-compatible server for `model` (and `adapter` as `adapter_name`); returns once /health answers. With `api_key`, /v1 asks for it."
+    "Start an OpenAI-compatible server for `model` and LoRA adapters, each under its name (`adapter`: a folder, served as `adapter_name`, or `adapter_specs`' forms); returns once /health answers. With `api_key`, /v1 asks for it."
     if backend not in ('vllm', 'hf'): raise DataError(f"unknown backend {backend!r}; choose 'vllm' or 'hf'")
     if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()): raise DataError("api_key: give a non-empty string, or None for an open server")
     if not api_key and not _loopback(host):
@@ -522,21 +567,21 @@ def serve(model:str=DEFAULT_MODEL, adapter:str|None=None, adapter_name:str='med'
     if (mp.is_absolute() or str(model).startswith(('.', '~')) or mp.exists()) and not (mp / 'config.json').exists():  # a folder, not a hub id
         raise DataError(f"model {model}: {'not a model folder (no config.json)' if mp.exists() else 'no such folder'}")
     served = served_name or str(model)
-    info = check_servable(adapter, path) if adapter and backend == 'vllm' else None
-    if adapter and not (Path(adapter) / 'adapter_config.json').exists(): raise DataError(f"{adapter}: not an adapter folder (no adapter_config.json)")
-    if adapter and adapter_name == served: raise DataError(f"the adapter's name {adapter_name!r} is also the base model's")
+    ads = adapter_specs(adapter, adapter_name)
+    infos = check_adapters(ads, model, served, backend)  # every adapter, before anything starts
+    mods = [f'{n}={Path(d).resolve()}' for n, d in ads]
     if backend == 'vllm':
         cmd = [python or vllm_python(), '-m', 'vllm.entrypoints.openai.api_server', '--model', path, '--served-model-name', served,
                '--host', host, '--port', str(port), '--dtype', dtype, '--max-model-len', str(max_model_len)]
-        if adapter: cmd += ['--enable-lora', '--lora-modules', f'{adapter_name}={Path(adapter).resolve()}',
-                            '--max-lora-rank', str(info['max_lora_rank']), '--max-loras', '1']
+        if ads: cmd += ['--enable-lora', '--lora-modules', *mods, '--max-lora-rank', str(max(i['max_lora_rank'] for i in infos)),
+                        '--max-loras', str(len(ads))]  # every adapter on the GPU at once: a batch can mix them
         env = _child_env(VLLM_CPU_KVCACHE_SPACE=os.environ.get('VLLM_CPU_KVCACHE_SPACE', '1'))
         env.pop('VLLM_API_KEY', None)
         if api_key: env['VLLM_API_KEY'] = api_key  # vLLM's --api-key, through the environment: not in `ps`, nor in vLLM's logged args
     else:
         cmd = [python or sys.executable, '-m', 'med_llm_ft.serving', 'hf-server', '--model', path, '--served-name', served,
                '--host', host, '--port', str(port), '--dtype', dtype, '--max-model-len', str(max_model_len)]
-        if adapter: cmd += ['--adapter', str(Path(adapter).resolve()), '--adapter-name', adapter_name]
+        for m in mods: cmd += ['--adapter', m]
         env = _child_env()
         env.pop(API_KEY_ENV, None)
         if api_key: env[API_KEY_ENV] = api_key
@@ -544,7 +589,7 @@ def serve(model:str=DEFAULT_MODEL, adapter:str|None=None, adapter_name:str='med'
     with open(log_path, 'ab') as lf:
         proc = subprocess.Popen([*cmd, *map(str, extra_args)], stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
-    h = Server(proc, f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}/v1", [served] + ([adapter_name] if adapter else []),
+    h = Server(proc, f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}/v1", [served] + [n for n, _ in ads],
                log_path, backend, api_key)
     _SERVERS[:] = [s for s in _SERVERS if s.alive()] + [h]
     base, t0 = h.url[:-3], time.time()
@@ -640,18 +685,20 @@ def _hf_server(argv:list) -> int:
     import hmac
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     ap = argparse.ArgumentParser('hf-server')
-    for a in ('--model', '--served-name', '--adapter', '--adapter-name', '--host', '--dtype'): ap.add_argument(a)
+    for a in ('--model', '--served-name', '--host', '--dtype'): ap.add_argument(a)
+    ap.add_argument('--adapter', action='append', default=[], help='NAME=PATH, repeatable')
     ap.add_argument('--port', type=int); ap.add_argument('--max-model-len', type=int, default=2048)
     a = ap.parse_args(argv)
     key = os.environ.get(API_KEY_ENV) or None  # from the environment only: a command line shows in `ps`
-    eng = HFEngine(a.model, adapters=[a.adapter] if a.adapter else (), dtype=a.dtype or 'auto')
-    names = {a.served_name: None, **({a.adapter_name: a.adapter} if a.adapter else {})}
-    lock, created = threading.Lock(), int(time.time())
+    ads = [x.split('=', 1) for x in a.adapter]
+    eng = HFEngine(a.model, adapters=[d for _, d in ads], dtype=a.dtype or 'auto')  # the base once, every adapter in one PeftModel
+    names = {a.served_name: None, **dict(ads)}
+    created = int(time.time())
     routes = {'/health': 'GET', '/v1/models': 'GET', '/v1/completions': 'POST', '/v1/chat/completions': 'POST'}
 
     def answer(body, chat_mode):
         model, ids, p = _parse_request(body, chat_mode, names, eng.tok, a.max_model_len)
-        with lock: g = eng.generate([ids], p, adapter=names[model])[0]
+        g = eng.generate([ids], p, adapter=names[model])[0]  # (the engine's lock: one adapter active, one generation at a time)
         usage = {'prompt_tokens': g.prompt_tokens, 'completion_tokens': len(g.token_ids), 'total_tokens': g.prompt_tokens + len(g.token_ids)}
         choice = ({'index': 0, 'message': {'role': 'assistant', 'content': g.text}, 'finish_reason': g.finish_reason} if chat_mode else
                   {'index': 0, 'text': g.text, 'finish_reason': g.finish_reason})
@@ -708,43 +755,65 @@ def _hf_server(argv:list) -> int:
     srv.serve_forever(); srv.server_close()
     return 0
 
-
 # %% ../nbs/04_vllm.ipynb #c060
-def cli_serve(argv:list|None=None) -> int:
-    "`med-llm-ft serve`: an OpenAI-compatible server for a model or adapter, in the foreground until Ctrl-C."
-    ap = argparse.ArgumentParser('med-llm-ft serve', description=cli_serve.__doc__)
+class _ServeParser(CLIParser):
+    "serve's parser: options it does not know are kept for vLLM's server (`vllm_args`) instead of refused."
+    def parse_known_args(self, args=None, namespace=None):
+        a, extra = super().parse_known_args(args, namespace)
+        a.vllm_args = extra; return a, []
+
+def serve_parser() -> CLIParser:
+    "The parser of `med-llm-ft serve`."
+    ap = _ServeParser('med-llm-ft serve', 'Serve a base model and LoRA adapters, each by name, through an OpenAI-compatible API (vLLM, or '
+                      'transformers with --backend hf), in the foreground until Ctrl-C.',
+                      "Options not listed here go to vLLM's server as they are (--gpu-memory-utilization 0.8); --backend hf refuses them.")
     ap.add_argument('--model', default=DEFAULT_MODEL, help='base model: packaged alias, folder or hub id')
-    ap.add_argument('--adapter', default=None, help='LoRA adapter folder, served as --adapter-name')
-    ap.add_argument('--adapter-name', default='med')
-    ap.add_argument('--merge', action='store_true', help='merge the adapter into the base model and serve the merged weights')
-    ap.add_argument('--merged-dir', default=None, help='where --merge writes (default: outputs/merged/ADAPTER_NAME)')
-    ap.add_argument('--backend', default='vllm', choices=['vllm', 'hf'])
+    ap.add_argument('--adapter', action='append', default=None, metavar='NAME=PATH',
+                    help='a LoRA adapter folder served as NAME (repeatable: several adapters beside one base); a bare PATH is served as --adapter-name')
+    ap.add_argument('--adapter-name', default='med', help='the name of an adapter given as a bare PATH')
+    ap.add_argument('--merge', action='store_true', help='merge the (one) adapter into the base model and serve the merged weights under its name')
+    ap.add_argument('--merged-dir', default=None, help='where --merge writes (default: outputs/merged/NAME)')
+    ap.add_argument('--backend', default='vllm', choices=['vllm', 'hf'], help="vLLM's server, or transformers (hf) where vLLM cannot run")
     ap.add_argument('--host', default='127.0.0.1', help='0.0.0.0 to accept connections from other machines')
-    ap.add_argument('--port', type=int, default=8000)
+    ap.add_argument('--port', type=int, default=8000, help='TCP port')
     ap.add_argument('--served-name', default=None, help='name of the base model for clients (default: --model)')
-    ap.add_argument('--dtype', default='auto'); ap.add_argument('--max-model-len', type=int, default=2048)
+    ap.add_argument('--dtype', default='auto', help="weights' dtype: auto, bfloat16, float16 or float32")
+    ap.add_argument('--max-model-len', type=int, default=2048, help='prompt plus answer tokens at most')
     ap.add_argument('--timeout', type=float, default=900, help='seconds to wait for the server to become healthy')
     ap.add_argument('--log', default=None, help="server log file (default: a temporary file)")
     ap.add_argument('--api-key', default=None, help=f"clients must send 'Authorization: Bearer KEY' (default: ${API_KEY_ENV}, else $VLLM_API_KEY); "
                     "prefer the environment variable: a command line shows in `ps`")
-    a, extra = ap.parse_known_args(argv)
+    return ap
+
+def cli_serve(argv:list|None=None) -> int:
+    "`med-llm-ft serve`: an OpenAI-compatible server for a base model and its adapters, in the foreground until Ctrl-C."
+    ap = serve_parser()
+    a = ap.parse_args(argv)
+    extra = a.vllm_args
     if extra and a.backend == 'hf': ap.error(f"unrecognized arguments: {' '.join(extra)}")
-    model, adapter, served = a.model, a.adapter, a.served_name
+    model, served = a.model, a.served_name
     key = a.api_key or os.environ.get(API_KEY_ENV) or os.environ.get('VLLM_API_KEY') or None
     if a.api_key is not None and not a.api_key.strip(): ap.error('--api-key is empty')
     if not key and os.environ.get('MED_LLM_FT_REQUIRE_API_KEY', '0') not in ('0', ''):
         ap.error(f"this server requires an API key (MED_LLM_FT_REQUIRE_API_KEY={os.environ['MED_LLM_FT_REQUIRE_API_KEY']}, as the Docker image sets): "
                  f"set {API_KEY_ENV} (docker run -e {API_KEY_ENV}=...), or MED_LLM_FT_REQUIRE_API_KEY=0 to serve without one on purpose")
+    try:  # every adapter checked before anything starts: a bad one is a usage error naming it (exit 2)
+        ads = adapter_specs(a.adapter, a.adapter_name)
+        if a.merge:
+            if len(ads) != 1: ap.error(f"--merge needs exactly one --adapter, got {len(ads)}")
+            check_adapters(ads, model, None, 'hf')  # (merging is also the way to serve what vLLM refuses)
+        else: check_adapters(ads, model, served or str(model), a.backend)
+    except DataError as e: ap.error(str(e))
     if a.merge:
-        if not adapter: ap.error('--merge needs --adapter')
-        out = Path(a.merged_dir or Path('outputs/merged') / a.adapter_name)
+        (name, adapter), = ads
+        out = Path(a.merged_dir or Path('outputs/merged') / name)
         print(f"merging {adapter} into {model} -> {out}", flush=True)
-        model, adapter, served = str(merge_adapter(adapter, out, base=model)), None, served or a.adapter_name
+        model, ads, served = str(merge_adapter(adapter, out, base=model)), [], served or name
     def _term(*_): raise KeyboardInterrupt  # docker stop sends SIGTERM: stop as on Ctrl-C
     # SIGINT too: a process started in the background by a shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
     old, srv = {s: signal.signal(s, _term) for s in (signal.SIGTERM, signal.SIGINT)}, None
     try:
-        srv = serve(model, adapter, a.adapter_name, a.host, a.port, a.backend, served, a.dtype, a.max_model_len, a.timeout, a.log, extra, api_key=key)
+        srv = serve(model, ads, a.adapter_name, a.host, a.port, a.backend, served, a.dtype, a.max_model_len, a.timeout, a.log, extra, api_key=key)
         print(f"serving {srv.models} at {srv.url} ({a.backend}; log {srv.log_path}; {'API key required' if key else 'OPEN: no API key'}); Ctrl-C stops", flush=True)
         while srv.alive(): time.sleep(0.5)
         print(f"server exited (code {srv.proc.returncode}); last lines of {srv.log_path}:\n{_tail(srv.log_path)}", file=sys.stderr)
