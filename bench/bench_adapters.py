@@ -104,6 +104,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--shape', default='tiny', help='a published shape (med_llm_ft.shapes.SHAPES), random weights')
     ap.add_argument('--model', default=None, help='an existing model folder instead of --shape (built into --workdir otherwise)')
+    ap.add_argument('--tokenizer', default=None, help="the shape model's tokenizer: a name or folder (default: the packaged SmolLM2's)")
     ap.add_argument('--adapters', type=int, default=4, help='adapters served beside the base')
     ap.add_argument('--rank', type=int, default=16, help='LoRA rank of every adapter')
     ap.add_argument('--backend', default='hf', choices=['hf', 'vllm'], help='the transformers server, or vLLM')
@@ -131,7 +132,8 @@ def main(argv=None):
         if a.shape not in SHAPES: raise ShapeError(f"--shape {a.shape!r} is not known; known shapes: {', '.join(SHAPES)}")
         a.model = str(work / a.shape)
         if not (Path(a.model) / 'config.json').exists():
-            make_shape_model(a.shape, a.model, device='cuda' if torch.cuda.is_available() else 'cpu', dtype=a.dtype)
+            make_shape_model(a.shape, a.model, device='cuda' if torch.cuda.is_available() else 'cpu', dtype=a.dtype,
+                             **({'tokenizer': a.tokenizer} if a.tokenizer else {}))
     ads = {f'adapter{i}': lora_weights(a.model, work / f'adapter{i}', r=a.rank, alpha=2 * a.rank, seed=i, dtype=a.dtype) for i in range(a.adapters)}
     texts = prompts(a.model, a.limit)
     print(f"model, {a.adapters} adapters and {a.limit} prompts ready in {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
