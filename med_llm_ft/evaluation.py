@@ -17,12 +17,12 @@ from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, Dat
 from .models import load_model, apply_adapter, adapter_base, run_record, check_max_len
 
 # %% auto #0
-__all__ = ['UNPARSED', 'TOO_LONG', 'MAX_BATCH_TOKENS', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics', 'check_predictions',
-           'official_score', 'read_predictions', 'bootstrap_ci', 'mcnemar', 'TooLong', 'fit_prompt',
-           'default_batch_tokens', 'content_free_prior', 'fit_label_bias', 'score_labels', 'generate_hf', 'get_backend',
-           'generate_answers', 'long_answer', 'parse_decisions', 'rouge_scores', 'minilm_path', 'bertscore',
-           'dataset_task', 'evaluate_model', 'report_tables', 'report_markdown', 'plot_confusions', 'plot_per_class',
-           'provenance_markdown', 'compare_report', 'export_lm_eval', 'select_split', 'cli_eval']
+__all__ = ['UNPARSED', 'TOO_LONG', 'MAX_BATCH_TOKENS', 'SCORE_CHUNK', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics',
+           'check_predictions', 'official_score', 'read_predictions', 'bootstrap_ci', 'mcnemar', 'TooLong',
+           'fit_prompt', 'default_batch_tokens', 'content_free_prior', 'fit_label_bias', 'score_labels', 'generate_hf',
+           'get_backend', 'generate_answers', 'long_answer', 'parse_decisions', 'rouge_scores', 'minilm_path',
+           'bertscore', 'dataset_task', 'evaluate_model', 'report_tables', 'report_markdown', 'plot_confusions',
+           'plot_per_class', 'provenance_markdown', 'compare_report', 'export_lm_eval', 'select_split', 'cli_eval']
 
 # %% ../nbs/03_eval.ipynb #c006
 UNPARSED = '(unparsed)'
@@ -223,6 +223,7 @@ def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
 
 # %% ../nbs/03_eval.ipynb #c025
 MAX_BATCH_TOKENS = 65536  # past this a GPU gains nothing from a larger batch, and padding waste grows
+SCORE_CHUNK = 256  # records tokenized at a time while a GPU scores the chunk before
 
 def _batches(lengths:list, batch_size:int=16, max_batch_tokens:int|None=None) -> list:
     "Row indices in batches, longest first: `batch_size` rows each, or as many rows as keep rows x longest <= `max_batch_tokens`."
@@ -326,14 +327,29 @@ def _label_set(recs):
     sets = {r.labels for r in recs}
     return next(iter(sets)) if len(sets) == 1 else tuple(sorted({l for s in sets for l in s}))
 
-def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast, too_long='error', max_batch_tokens=None):
-    rows, meta = _rows_for(recs, tok, template, system, max_len, fast, too_long)
-    res = _forward_rows(model, rows, batch_size, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id, max_batch_tokens)
+def _chunks(recs, tok, template, system, max_len, fast, too_long, chunk):
+    "(offset, rows, meta) of `recs` in chunks of `chunk` records, each tokenized in a thread while the caller scores the one before."
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as ex:  # the tokenizer releases the GIL, so it runs beside the device's work
+        futs = [(s, ex.submit(_rows_for, recs[s:s + chunk], tok, template, system, max_len, fast, too_long)) for s in range(0, len(recs), chunk)]
+        try:
+            for s, f in futs: yield (s, *f.result())
+        finally:
+            for _, f in futs: f.cancel()
+
+def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast, too_long='error', max_batch_tokens=None, chunk=None):
+    "(labels, scores (n, labels), per-record meta); with `chunk`, records are tokenized in chunks while the device scores."
     labels = _label_set(recs); col = {l: j for j, l in enumerate(labels)}
-    scores = np.full((len(recs), len(labels)), -np.inf)
-    for (seq, n_ctx, nxt, i, js, tails), (s, nl, ts) in zip(rows, res):
-        c = [col[meta[i]['labels'][j]] for j in js]
-        scores[i, c] = s + (nl if nxt else ts if tails else 0.0)
+    scores, meta = np.full((len(recs), len(labels)), -np.inf), []
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    parts = _chunks(recs, tok, template, system, max_len, fast, too_long, chunk) if chunk and len(recs) > chunk else \
+            [(0, *_rows_for(recs, tok, template, system, max_len, fast, too_long))]
+    for off, rows, m in parts:
+        res = _forward_rows(model, rows, batch_size, pad, max_batch_tokens)
+        for (seq, n_ctx, nxt, i, js, tails), (s, nl, ts) in zip(rows, res):
+            c = [col[m[i]['labels'][j]] for j in js]
+            scores[off + i, c] = s + (nl if nxt else ts if tails else 0.0)
+        meta += m
     return labels, scores, meta
 
 # %% ../nbs/03_eval.ipynb #c028
@@ -396,7 +412,8 @@ def score_labels(model, tok, records:list, template:str='chat', max_len:int=512,
     was_training = model.training; model.eval()
     if max_batch_tokens == 'auto': max_batch_tokens = default_batch_tokens(model)
     t0 = time.time()
-    labels, raw, meta = _raw_scores(model, tok, records, template, system, max_len, batch_size, fast, too_long, max_batch_tokens)
+    labels, raw, meta = _raw_scores(model, tok, records, template, system, max_len, batch_size, fast, too_long, max_batch_tokens,
+                                    SCORE_CHUNK if max_batch_tokens else None)
     secs = time.time() - t0
     skipped = [r.id for r, m in zip(records, meta) if m.get('skipped')]
     if skipped:
@@ -524,7 +541,8 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
                    max_len:int=512, batch_size:int=16, calibrate=None, system:str=SYSTEM_PROMPT, n_boot:int=1000, seed:int=0,
                    generate:bool=True, gen_limit:int|None=None, max_new_tokens:int=256, gen_batch_size:int=8, backend:str='hf',
                    bertscore_model:str|None=None, bertscore_layers:int|None=6, name:str|None=None, device:str|None=None,
-                   too_long:str='error') -> dict: # a question longer than max_len without its abstract: 'error', 'skip' (left out, counted) or 'truncate' (recorded)
+                   too_long:str='error', # a question longer than max_len without its abstract: 'error', 'skip' (left out, counted) or 'truncate' (recorded)
+                   max_batch_tokens:int|str|None='auto') -> dict: # label scoring's batch size in tokens (`score_labels`)
     "Label scoring with bootstrap intervals, plus (if `generate`) generated answers with parsed decisions, ROUGE and BERTScore."
     records = records if records is not None else load_records(sample_path())
     if isinstance(model_or_path, (str, Path)):
@@ -534,7 +552,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
         if tok is None: raise ValueError("evaluate_model: pass `tok` with a model object")
         model = apply_adapter(model_or_path, adapter) if adapter else model_or_path
         mname = getattr(getattr(model, 'config', None), 'name_or_path', '') or type(model).__name__
-    sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long)
+    sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long, max_batch_tokens=max_batch_tokens)
     n_all, records = len(records), [r for r in records if r.id not in set(sc['skipped_ids'])]  # skipped questions: counted, not scored
     gold = [r.answer for r in records]
     labels = sc['labels']
@@ -544,7 +562,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
            'gold': gold, 'labels': list(labels),
            'scoring': {'pred': sc['pred'], 'scores': sc['scores'].tolist(), 'calibrate': sc['calibrate'], 'bias': sc['bias'].tolist(),
                        'seconds': round(sc['seconds'], 3), 'questions_per_s': round(sc['questions_per_s'], 2),
-                       'n_truncated': sc['n_truncated'], 'max_len': max_len, 'too_long': too_long, 'n_skipped': n_all - len(records),
+                       'n_truncated': sc['n_truncated'], 'max_len': max_len, 'max_batch_tokens': sc['max_batch_tokens'], 'too_long': too_long, 'n_skipped': n_all - len(records),
                        'skipped_ids': sc['skipped_ids'], 'cut_ids': sc['cut_ids']},
            'classification': classification_metrics(gold, sc['pred'], labels),
            'ci': {m: bootstrap_ci(gold, sc['pred'], m, n_boot, seed, labels=labels) for m in ('accuracy', 'macro_f1')},
@@ -783,7 +801,8 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--max-len', type=int, default=None, help='tokens per scored question (default: 512, 1024 for multiple-choice data; at most the model\'s positions)')
     ap.add_argument('--too-long', default='error', choices=TOO_LONG, help='a question longer than --max-len even without its abstract: stop with an error, '
                     'skip it (counted in the report), or truncate its middle (recorded)')
-    ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring')
+    ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring (on CPU, or with --max-batch-tokens 0)')
+    ap.add_argument('--max-batch-tokens', type=int, default=None, help="label scoring's batches on a GPU: rows x longest row at most this (default: from the GPU's free memory; 0: --batch-size rows)")
     ap.add_argument('--calibrate', default=None, help="'content_free', or a JSON file label -> bias (from fit_label_bias on a dev split)")
     ap.add_argument('--no-generate', action='store_true', help='label scoring only')
     ap.add_argument('--gen-limit', type=int, default=None, help='generate for the first N questions only')
@@ -799,6 +818,7 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--quiet', action='store_true', help='no progress bars, only the JSON summary')
     ap.add_argument('--export-lm-eval', default=None, metavar='DIR', help='write the selected questions as an lm-evaluation-harness task into DIR, and stop')
     a = ap.parse_args(argv)
+    if a.max_batch_tokens is not None and a.max_batch_tokens < 0: raise DataError(f"--max-batch-tokens: must be 0 or a positive number of tokens, got {a.max_batch_tokens}")
     if a.limit is not None and a.limit <= 0: raise DataError(f"--limit: must be a positive number of questions, got {a.limit}")
     with quieted(a.quiet): return _eval(a, run_record(a.seed))
 
@@ -825,7 +845,7 @@ def _eval(a, record:dict) -> dict:
         if not Path(cal).exists(): raise DataError(f"{cal}: no such calibration file (or use 'content_free')")
         cal = json.loads(Path(cal).read_text())
     layers = a.bertscore_layers if a.bertscore_layers is not None else (6 if a.bertscore_model is None else None)
-    kw = dict(records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, calibrate=cal, n_boot=a.n_boot, seed=a.seed,
+    kw = dict(records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, max_batch_tokens='auto' if a.max_batch_tokens is None else (a.max_batch_tokens or None), calibrate=cal, n_boot=a.n_boot, seed=a.seed,
               generate=not a.no_generate, gen_limit=a.gen_limit, max_new_tokens=a.max_new_tokens, gen_batch_size=a.gen_batch_size,
               backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device)
     model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
