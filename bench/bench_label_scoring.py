@@ -17,7 +17,10 @@ the JSON gives the agreement, the largest score difference and how many disagree
 
     python bench/bench_label_scoring.py --shape tiny --limit 40                        # CPU, about a minute
     python bench/bench_label_scoring.py --run pubmedqa@shape:smollm2-135m --run mcq@shape:qwen2.5-1.5b \\
-        --tokenizer .bench/tok --data .bench/pubmedqa --out experiments/label-scoring/results/h200.json   # one H200
+        --tokenizer .bench/tok --data .bench/pubmedqa --out experiments/label-scoring-speed/results/label_scoring_h200.json   # one H200
+
+(.bench/tok: `load_tokenizer().save_pretrained('.bench/tok')`; .bench/pubmedqa: a copy of ori_pqal.json. On a GPU machine without
+lm-eval, carry the wheels of lm_eval 0.4.13, datasets 5.2.0, dill 0.4.1 and multiprocess 0.70.19.)
 
 Writes one JSON (`--out`) and prints it.
 """
