@@ -166,7 +166,10 @@ def main(argv=None):
                             'new': round(float(np.mean([p == r.answer for p, r in zip(new['pred'], recs)])), 4)}}
         res['speedup_new_vs_today'] = round(t_old / t_new, 2)
         if not a.no_lm_eval:
-            res['scorers']['lm_eval_hf'], theirs = run_lm_eval(model, tok, recs, max_len, lm_bs)
+            try: res['scorers']['lm_eval_hf'], theirs = run_lm_eval(model, tok, recs, max_len, lm_bs)
+            except Exception as e:  # (a missing or mismatched lm-eval dependency): the run keeps its other numbers and says why
+                res['scorers']['lm_eval_hf'] = {'error': f"{type(e).__name__}: {e}"}; results.append(res)
+                print(json.dumps({'workload': workload, 'lm_eval_error': res['scorers']['lm_eval_hf']['error']}), flush=True); continue
             res['agreement']['lm_eval_vs_new'] = agreement(labels, labels, new['raw_scores'], theirs)
             res['agreement']['lm_eval_vs_today'] = agreement(labels, labels, old, theirs)
             res['speedup_new_vs_lm_eval'] = round(res['scorers']['lm_eval_hf']['loglikelihood_seconds'] / t_new, 2)
@@ -177,7 +180,7 @@ def main(argv=None):
     out = {'command': 'python ' + ' '.join([os.path.relpath(__file__, ROOT)] + (argv if argv is not None else sys.argv[1:])),
            'device': device, 'gpu': gpu, 'cpu': platform.processor() or platform.machine(), 'cpu_threads': torch.get_num_threads(),
            'torch': torch.__version__, 'transformers': __import__('transformers').__version__,
-           'lm_eval': None if a.no_lm_eval else __import__('lm_eval').__version__, 'repeats': a.repeats,
+           'lm_eval': None if a.no_lm_eval else _version('lm_eval'), 'repeats': a.repeats,
            'timing': 'wall seconds of each scorer on all questions, tokenization included, after a warm-up on 4 questions; '
                      "lm-eval: the seconds inside HFLM.loglikelihood (its tokenization included), and simple_evaluate's whole time beside it",
            'workloads': {'pubmedqa': "PubMedQA PQA-L, the official 500-question test split; our chat prompt; max_len 512",
@@ -189,6 +192,12 @@ def main(argv=None):
     Path(a.out).write_text(json.dumps(out, indent=1) + '\n')
     print(json.dumps(out, indent=1))
     return out
+
+
+def _version(dist):
+    import importlib.metadata as md
+    try: return md.version(dist)
+    except md.PackageNotFoundError: return None
 
 
 def run_lm_eval(model, tok, recs, max_len, batch_size):
