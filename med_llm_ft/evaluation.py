@@ -17,12 +17,12 @@ from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, Dat
 from .models import load_model, apply_adapter, adapter_base, run_record, check_max_len
 
 # %% auto #0
-__all__ = ['UNPARSED', 'TOO_LONG', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics', 'check_predictions', 'official_score',
-           'read_predictions', 'bootstrap_ci', 'mcnemar', 'TooLong', 'fit_prompt', 'content_free_prior',
-           'fit_label_bias', 'score_labels', 'generate_hf', 'get_backend', 'generate_answers', 'long_answer',
-           'parse_decisions', 'rouge_scores', 'minilm_path', 'bertscore', 'dataset_task', 'evaluate_model',
-           'report_tables', 'report_markdown', 'plot_confusions', 'plot_per_class', 'provenance_markdown',
-           'compare_report', 'export_lm_eval', 'select_split', 'cli_eval']
+__all__ = ['UNPARSED', 'TOO_LONG', 'MAX_BATCH_TOKENS', 'SCORE_CHUNK', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics',
+           'check_predictions', 'official_score', 'read_predictions', 'bootstrap_ci', 'mcnemar', 'TooLong',
+           'fit_prompt', 'default_batch_tokens', 'content_free_prior', 'fit_label_bias', 'score_labels', 'generate_hf',
+           'get_backend', 'generate_answers', 'long_answer', 'parse_decisions', 'rouge_scores', 'minilm_path',
+           'bertscore', 'dataset_task', 'evaluate_model', 'report_tables', 'report_markdown', 'plot_confusions',
+           'plot_per_class', 'provenance_markdown', 'compare_report', 'export_lm_eval', 'select_split', 'cli_eval']
 
 # %% ../nbs/03_eval.ipynb #c006
 UNPARSED = '(unparsed)'
@@ -182,7 +182,7 @@ def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, b
 
 # %% ../nbs/03_eval.ipynb #c024
 def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
-    "Scoring rows: (ids, n_ctx, next_token_ids|None, record index, label indices) and per-record label lists."
+    "Scoring rows: (ids, n_ctx, next_token_ids|None, record index, label indices, option tails|None) and per-record label lists."
     parts = template_parts(tok, template, system)
     lead = _lead(dataclasses.replace(recs[0], answer=recs[0].labels[0]), tok, template, system, parts)  # the same for every record
     prompts = [format_example(r, tok, template, system, explain=False, parts=parts)['prompt'] for r in recs]
@@ -209,51 +209,116 @@ def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
                 skip = True; break
             full = tok([p + c for c in cs], add_special_tokens=False)['input_ids']
         if skip:  # left out of the scores, counted by score_labels
-            meta.append({'labels': r.labels, 'fast': False, 'n_prompt': len(P), 'truncated': False, 'skipped': True}); continue
+            meta.append({'labels': r.labels, 'fast': False, 'shared': False, 'n_prompt': len(P), 'truncated': False, 'skipped': True}); continue
         k = 0
         while all(len(c) > k for c in C) and len({c[k] for c in C}) == 1: k += 1
+        js = list(range(len(C)))
         if fast and all(len(c) == k + 1 for c in C) and len({c[k] for c in C}) == len(C):
-            rows.append((P + C[0][:k], len(P), [c[k] for c in C], i, list(range(len(C)))))
-        else:
-            rows += [(P + c, len(P), None, i, [j]) for j, c in enumerate(C)]
-        meta.append({'labels': r.labels, 'fast': bool(rows[-1][2]), 'n_prompt': len(P), 'truncated': bool(trunc), 'cut_question': trunc == 'question'})
+            rows.append((P + C[0][:k], len(P), [c[k] for c in C], i, js, None))  # one next token per label
+        elif fast and len(C) > 1: rows.append((P + C[0][:k], len(P), None, i, js, [c[k:] for c in C]))  # longer option tails
+        else: rows += [(P + c, len(P), None, i, [j], None) for j, c in enumerate(C)]
+        meta.append({'labels': r.labels, 'fast': rows[-1][2] is not None, 'shared': rows[-1][5] is not None, 'n_prompt': len(P),
+                     'truncated': bool(trunc), 'cut_question': trunc == 'question'})
     return rows, meta
 
 # %% ../nbs/03_eval.ipynb #c025
-def _forward_rows(model, rows, batch_size, pad_id):
-    "Sum of log-probs of ids[n_ctx:] for each row, and the next-token log-probs at `next_ids` for fast rows."
+MAX_BATCH_TOKENS = 65536  # past this a GPU gains nothing from a larger batch, and padding waste grows
+SCORE_CHUNK = 256  # records tokenized at a time while a GPU scores the chunk before
+
+def _batches(lengths:list, batch_size:int=16, max_batch_tokens:int|None=None) -> list:
+    "Row indices in batches, longest first: `batch_size` rows each, or as many rows as keep rows x longest <= `max_batch_tokens`."
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])  # longest first: an out-of-memory shows at once
+    if not max_batch_tokens: return [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    out, cur = [], []
+    for i in order:
+        if cur and (len(cur) + 1) * lengths[cur[0]] > max_batch_tokens: out.append(cur); cur = []
+        cur.append(i)
+    return out + [cur] if cur else out
+
+def default_batch_tokens(model) -> int|None:
+    "Scoring batch size in tokens for `model`'s device: None on a CPU (batches of `batch_size` rows), on a GPU 40% of its free memory over the activation bytes of one token."
+    import torch
+    dev = next(model.parameters()).device
+    if dev.type != 'cuda': return None
+    cfg = model.config.get_text_config() if hasattr(model.config, 'get_text_config') else model.config
+    h = cfg.hidden_size; inter = getattr(cfg, 'intermediate_size', None) or 4 * h
+    per_token = 2 * 2 * (8 * h + 3 * inter)  # bf16 tensors alive at a layer's peak (residual, q/k/v/o, gate/up/act), x2 for the allocator
+    return int(min(MAX_BATCH_TOKENS, max(1024, 0.4 * torch.cuda.mem_get_info(dev)[0] / per_token)))
+
+# %% ../nbs/03_eval.ipynb #c025b
+def _pad_left(rows, idx, pad_id):
+    "(ids, attention mask, position ids, lengths) of rows `idx` left-padded to the longest, as numpy arrays."
+    n = np.array([len(rows[i][0]) for i in idx]); L = int(n.max())
+    ids = np.full((len(idx), L), pad_id, dtype=np.int64)
+    for j, i in enumerate(idx): ids[j, L - n[j]:] = rows[i][0]
+    col = np.arange(L)[None] - (L - n)[:, None]
+    return ids, (col >= 0).astype(np.int64), np.clip(col, 0, None), n
+
+def _tail_scores(model, lp_last, past, att, n, rows, idx, dev):
+    "Summed log-probs of every option tail of rows `idx`, its first token from the prompt's last position, the rest on the prompt's KV cache."
+    import torch
+    pairs = [(j, u, t) for j, i in enumerate(idx) for u, t in enumerate(rows[i][5])]
+    out = [np.zeros(len(rows[i][5])) for i in idx]
+    first = [(j, u, t[0]) for j, u, t in pairs if t]
+    if first:
+        f = np.array(first)
+        v = lp_last[torch.as_tensor(f[:, 0], device=dev), torch.as_tensor(f[:, 2], device=dev)].double().cpu().numpy()
+        for (j, u, _), x in zip(first, v): out[j][u] += x
+    more = [(j, u, t) for j, u, t in pairs if len(t) > 1]
+    if more:
+        T = max(len(t) for _, _, t in more) - 1
+        sel = torch.as_tensor([j for j, _, _ in more], device=dev)
+        past.batch_select_indices(sel)  # one copy of the prompt's cache per tail
+        x = np.zeros((len(more), T), dtype=np.int64); m = np.zeros((len(more), T), dtype=np.int64)
+        for q, (_, _, t) in enumerate(more): x[q, :len(t) - 1] = t[:-1]; m[q, :len(t) - 1] = 1
+        mask = torch.cat([torch.as_tensor(att, device=dev)[sel], torch.as_tensor(m, device=dev)], 1)
+        pos = torch.as_tensor(n, device=dev)[sel][:, None] + torch.arange(T, device=dev)[None]
+        logits = model(input_ids=torch.as_tensor(x, device=dev), attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True).logits
+        y = np.zeros((len(more), T), dtype=np.int64)
+        for q, (_, _, t) in enumerate(more): y[q, :len(t) - 1] = t[1:]
+        lp = logits.float().log_softmax(-1).gather(2, torch.as_tensor(y, device=dev)[..., None])[..., 0]
+        s = (lp.double() * torch.as_tensor(m, device=dev)).sum(1).cpu().numpy()
+        for (j, u, _), v in zip(more, s): out[j][u] += v
+    return out
+
+def _forward_rows(model, rows, batch_size, pad_id, max_batch_tokens=None):
+    "(sum of log-probs of ids[n_ctx:], next-token log-probs at `next_ids` or None, option tail scores or None) for each row."
     import torch
     dev = next(model.parameters()).device
     out = [None] * len(rows)
-    order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]))  # longest first: an out-of-memory shows at once
-    for s in progress_bar(range(0, len(order), batch_size), 'scoring', unit='batch'):  # (a bar on a terminal only)
-        idx = order[s:s + batch_size]
-        L = max(len(rows[i][0]) for i in idx)
-        keep = max(len(rows[i][0]) - rows[i][1] + 1 for i in idx)
-        ids = torch.full((len(idx), L), pad_id, dtype=torch.long); att = torch.zeros((len(idx), L), dtype=torch.long)
-        rj, pj, tj = [], [], []  # (row, kept position, target token) of every scored continuation token
-        for j, i in enumerate(idx):
-            seq, n_ctx = rows[i][0], rows[i][1]; n = len(seq)
-            ids[j, L - n:] = torch.tensor(seq); att[j, L - n:] = 1
-            for t, tok_id in enumerate(seq[n_ctx:]): rj.append(j); pj.append(keep - n + n_ctx - 1 + t); tj.append(tok_id)
-        pos = (att.cumsum(-1) - 1).clamp(min=0)
-        kw = dict(input_ids=ids.to(dev), attention_mask=att.to(dev), position_ids=pos.to(dev), use_cache=False)
+    lens = [len(r[0]) for r in rows]
+    tailed = [i for i, r in enumerate(rows) if r[5] is not None]
+    plain = [i for i, r in enumerate(rows) if r[5] is None]
+    batches = [[g[k] for k in b] for g in (plain, tailed) for b in _batches([lens[i] for i in g], batch_size, max_batch_tokens)]
+    for idx in progress_bar(batches, 'scoring', unit='batch'):  # (a bar on a terminal only)
+        ids, att, pos, n = _pad_left(rows, idx, pad_id)
+        m = n - np.array([rows[i][1] for i in idx])  # scored tokens per row (the shared part of the continuation)
+        keep = int(m.max()) + 1
+        rj = np.repeat(np.arange(len(idx)), m); t = np.arange(m.sum()) - np.repeat(np.cumsum(m) - m, m)
+        pj = keep - 1 - np.repeat(m, m) + t  # the kept position that predicts each scored token
+        tj = ids[rj, ids.shape[1] - np.repeat(m, m) + t]
+        tails = rows[idx[0]][5] is not None
+        kw = dict(input_ids=torch.as_tensor(ids, device=dev), attention_mask=torch.as_tensor(att, device=dev),
+                  position_ids=torch.as_tensor(pos, device=dev), use_cache=tails)
         with torch.inference_mode():
-            try: logits = model(**kw, logits_to_keep=keep).logits
-            except TypeError: logits = model(**kw).logits
-            lp = logits[:, -keep:].float().log_softmax(-1)
-            sums = torch.zeros(len(idx), dtype=torch.float64, device=lp.device)
-            if rj:
-                rj_t = torch.tensor(rj, device=lp.device)
-                sums.index_add_(0, rj_t, lp[rj_t, torch.tensor(pj, device=lp.device), torch.tensor(tj, device=lp.device)].double())
-            nk = max((len(rows[i][2]) for i in idx if rows[i][2]), default=0)
-            nl = None
-            if nk:
-                nxt = torch.tensor([(rows[i][2] or []) + [0] * (nk - len(rows[i][2] or [])) for i in idx], device=lp.device)
-                nl = lp[:, -1].gather(1, nxt).double().cpu().numpy()
+            try: res = model(**kw, logits_to_keep=keep)
+            except TypeError: res = model(**kw)
+            lg = res.logits[:, -keep:]
+            lse = torch.logsumexp(lg.float(), -1)
+            rj_t, pj_t = torch.as_tensor(rj, device=dev), torch.as_tensor(pj, device=dev)
+            sums = torch.zeros(len(idx), dtype=torch.float64, device=dev)
+            if len(rj): sums.index_add_(0, rj_t, (lg[rj_t, pj_t, torch.as_tensor(tj, device=dev)].float() - lse[rj_t, pj_t]).double())
             sums = sums.cpu().numpy()
+            nl = ts = None
+            nk = max((len(rows[i][2]) for i in idx if rows[i][2]), default=0)
+            if nk:
+                nxt = np.zeros((len(idx), nk), dtype=np.int64)
+                for j, i in enumerate(idx):
+                    if rows[i][2]: nxt[j, :len(rows[i][2])] = rows[i][2]
+                nl = (lg[:, -1].float().gather(1, torch.as_tensor(nxt, device=dev)) - lse[:, -1:]).double().cpu().numpy()
+            if tails: ts = _tail_scores(model, lg[:, -1].float() - lse[:, -1:], res.past_key_values, att, n, rows, idx, dev)
         for j, i in enumerate(idx):
-            out[i] = (float(sums[j]), nl[j, :len(rows[i][2])] if rows[i][2] else None)
+            out[i] = (float(sums[j]), nl[j, :len(rows[i][2])] if rows[i][2] else None, ts[j] if tails else None)
     return out
 
 # %% ../nbs/03_eval.ipynb #c026
@@ -262,15 +327,29 @@ def _label_set(recs):
     sets = {r.labels for r in recs}
     return next(iter(sets)) if len(sets) == 1 else tuple(sorted({l for s in sets for l in s}))
 
-def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast, too_long='error'):
-    rows, meta = _rows_for(recs, tok, template, system, max_len, fast, too_long)
-    res = _forward_rows(model, rows, batch_size, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+def _chunks(recs, tok, template, system, max_len, fast, too_long, chunk):
+    "(offset, rows, meta) of `recs` in chunks of `chunk` records, each tokenized in a thread while the caller scores the one before."
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as ex:  # the tokenizer releases the GIL, so it runs beside the device's work
+        futs = [(s, ex.submit(_rows_for, recs[s:s + chunk], tok, template, system, max_len, fast, too_long)) for s in range(0, len(recs), chunk)]
+        try:
+            for s, f in futs: yield (s, *f.result())
+        finally:
+            for _, f in futs: f.cancel()
+
+def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast, too_long='error', max_batch_tokens=None, chunk=None):
+    "(labels, scores (n, labels), per-record meta); with `chunk`, records are tokenized in chunks while the device scores."
     labels = _label_set(recs); col = {l: j for j, l in enumerate(labels)}
-    scores = np.full((len(recs), len(labels)), -np.inf)
-    for (seq, n_ctx, nxt, i, js), (s, nl) in zip(rows, res):
-        ls = meta[i]['labels']
-        if nxt: scores[i, [col[ls[j]] for j in js]] = s + nl
-        else: scores[i, col[ls[js[0]]]] = s
+    scores, meta = np.full((len(recs), len(labels)), -np.inf), []
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    parts = _chunks(recs, tok, template, system, max_len, fast, too_long, chunk) if chunk and len(recs) > chunk else \
+            [(0, *_rows_for(recs, tok, template, system, max_len, fast, too_long))]
+    for off, rows, m in parts:
+        res = _forward_rows(model, rows, batch_size, pad, max_batch_tokens)
+        for (seq, n_ctx, nxt, i, js, tails), (s, nl, ts) in zip(rows, res):
+            c = [col[m[i]['labels'][j]] for j in js]
+            scores[off + i, c] = s + (nl if nxt else ts if tails else 0.0)
+        meta += m
     return labels, scores, meta
 
 # %% ../nbs/03_eval.ipynb #c028
@@ -324,14 +403,17 @@ def fit_label_bias(scores, gold:list, labels:tuple=PUBMEDQA_LABELS, metric:str='
 # %% ../nbs/03_eval.ipynb #c029
 def score_labels(model, tok, records:list, template:str='chat', max_len:int=512, batch_size:int=16, calibrate=None,
                  system:str=SYSTEM_PROMPT, fast:bool=True,
-                 too_long:str='error' # a question that does not fit max_len even without its abstract: 'error', 'skip' (left out, listed in `skipped_ids`) or 'truncate' (its middle cut, listed in `cut_ids`)
+                 too_long:str='error', # a question that does not fit max_len even without its abstract: 'error', 'skip' (left out, listed in `skipped_ids`) or 'truncate' (its middle cut, listed in `cut_ids`)
+                 max_batch_tokens:int|str|None='auto' # rows x longest row per forward pass; 'auto': `default_batch_tokens` (a GPU's free memory; None on CPU); None: `batch_size` rows
                 ) -> dict:
     "Log-likelihood of each label's continuation; `pred` is the argmax after the optional calibration (of the records not skipped)."
     if not records: raise DataError("score_labels: no records")
     if too_long not in TOO_LONG: raise DataError(f"too_long: {too_long!r} is not one of {', '.join(TOO_LONG)}")
     was_training = model.training; model.eval()
+    if max_batch_tokens == 'auto': max_batch_tokens = default_batch_tokens(model)
     t0 = time.time()
-    labels, raw, meta = _raw_scores(model, tok, records, template, system, max_len, batch_size, fast, too_long)
+    labels, raw, meta = _raw_scores(model, tok, records, template, system, max_len, batch_size, fast, too_long, max_batch_tokens,
+                                    SCORE_CHUNK if max_batch_tokens else None)
     secs = time.time() - t0
     skipped = [r.id for r, m in zip(records, meta) if m.get('skipped')]
     if skipped:
@@ -350,9 +432,9 @@ def score_labels(model, tok, records:list, template:str='chat', max_len:int=512,
     if was_training: model.train()
     return {'pred': [labels[j] for j in scores.argmax(1)], 'scores': scores, 'raw_scores': raw, 'labels': labels,
             'bias': bias, 'calibrate': calibrate if isinstance(calibrate, (str, type(None))) else 'bias',
-            'ids': [r.id for r in records], 'n_fast': sum(m['fast'] for m in meta), 'n_truncated': sum(m['truncated'] for m in meta),
+            'ids': [r.id for r in records], 'n_fast': sum(m['fast'] for m in meta), 'n_shared': sum(m['shared'] for m in meta), 'n_truncated': sum(m['truncated'] for m in meta),
             'too_long': too_long, 'skipped_ids': skipped, 'cut_ids': [r.id for r, m in zip(records, meta) if m.get('cut_question')],
-            'seconds': secs, 'questions_per_s': len(records) / secs if secs else float('inf')}
+            'max_batch_tokens': max_batch_tokens, 'seconds': secs, 'questions_per_s': len(records) / secs if secs else float('inf')}
 
 # %% ../nbs/03_eval.ipynb #c040
 def generate_hf(model, tok, records:list, max_new_tokens:int=256, batch_size:int=8, template:str='chat',
@@ -459,7 +541,8 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
                    max_len:int=512, batch_size:int=16, calibrate=None, system:str=SYSTEM_PROMPT, n_boot:int=1000, seed:int=0,
                    generate:bool=True, gen_limit:int|None=None, max_new_tokens:int=256, gen_batch_size:int=8, backend:str='hf',
                    bertscore_model:str|None=None, bertscore_layers:int|None=6, name:str|None=None, device:str|None=None,
-                   too_long:str='error') -> dict: # a question longer than max_len without its abstract: 'error', 'skip' (left out, counted) or 'truncate' (recorded)
+                   too_long:str='error', # a question longer than max_len without its abstract: 'error', 'skip' (left out, counted) or 'truncate' (recorded)
+                   max_batch_tokens:int|str|None='auto') -> dict: # label scoring's batch size in tokens (`score_labels`)
     "Label scoring with bootstrap intervals, plus (if `generate`) generated answers with parsed decisions, ROUGE and BERTScore."
     records = records if records is not None else load_records(sample_path())
     if isinstance(model_or_path, (str, Path)):
@@ -469,7 +552,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
         if tok is None: raise ValueError("evaluate_model: pass `tok` with a model object")
         model = apply_adapter(model_or_path, adapter) if adapter else model_or_path
         mname = getattr(getattr(model, 'config', None), 'name_or_path', '') or type(model).__name__
-    sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long)
+    sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long, max_batch_tokens=max_batch_tokens)
     n_all, records = len(records), [r for r in records if r.id not in set(sc['skipped_ids'])]  # skipped questions: counted, not scored
     gold = [r.answer for r in records]
     labels = sc['labels']
@@ -479,7 +562,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
            'gold': gold, 'labels': list(labels),
            'scoring': {'pred': sc['pred'], 'scores': sc['scores'].tolist(), 'calibrate': sc['calibrate'], 'bias': sc['bias'].tolist(),
                        'seconds': round(sc['seconds'], 3), 'questions_per_s': round(sc['questions_per_s'], 2),
-                       'n_truncated': sc['n_truncated'], 'max_len': max_len, 'too_long': too_long, 'n_skipped': n_all - len(records),
+                       'n_truncated': sc['n_truncated'], 'max_len': max_len, 'max_batch_tokens': sc['max_batch_tokens'], 'too_long': too_long, 'n_skipped': n_all - len(records),
                        'skipped_ids': sc['skipped_ids'], 'cut_ids': sc['cut_ids']},
            'classification': classification_metrics(gold, sc['pred'], labels),
            'ci': {m: bootstrap_ci(gold, sc['pred'], m, n_boot, seed, labels=labels) for m in ('accuracy', 'macro_f1')},
@@ -718,7 +801,8 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--max-len', type=int, default=None, help='tokens per scored question (default: 512, 1024 for multiple-choice data; at most the model\'s positions)')
     ap.add_argument('--too-long', default='error', choices=TOO_LONG, help='a question longer than --max-len even without its abstract: stop with an error, '
                     'skip it (counted in the report), or truncate its middle (recorded)')
-    ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring')
+    ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring (on CPU, or with --max-batch-tokens 0)')
+    ap.add_argument('--max-batch-tokens', type=int, default=None, help="label scoring's batches on a GPU: rows x longest row at most this (default: from the GPU's free memory; 0: --batch-size rows)")
     ap.add_argument('--calibrate', default=None, help="'content_free', or a JSON file label -> bias (from fit_label_bias on a dev split)")
     ap.add_argument('--no-generate', action='store_true', help='label scoring only')
     ap.add_argument('--gen-limit', type=int, default=None, help='generate for the first N questions only')
@@ -734,6 +818,7 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--quiet', action='store_true', help='no progress bars, only the JSON summary')
     ap.add_argument('--export-lm-eval', default=None, metavar='DIR', help='write the selected questions as an lm-evaluation-harness task into DIR, and stop')
     a = ap.parse_args(argv)
+    if a.max_batch_tokens is not None and a.max_batch_tokens < 0: raise DataError(f"--max-batch-tokens: must be 0 or a positive number of tokens, got {a.max_batch_tokens}")
     if a.limit is not None and a.limit <= 0: raise DataError(f"--limit: must be a positive number of questions, got {a.limit}")
     with quieted(a.quiet): return _eval(a, run_record(a.seed))
 
@@ -760,7 +845,7 @@ def _eval(a, record:dict) -> dict:
         if not Path(cal).exists(): raise DataError(f"{cal}: no such calibration file (or use 'content_free')")
         cal = json.loads(Path(cal).read_text())
     layers = a.bertscore_layers if a.bertscore_layers is not None else (6 if a.bertscore_model is None else None)
-    kw = dict(records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, calibrate=cal, n_boot=a.n_boot, seed=a.seed,
+    kw = dict(records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, max_batch_tokens='auto' if a.max_batch_tokens is None else (a.max_batch_tokens or None), calibrate=cal, n_boot=a.n_boot, seed=a.seed,
               generate=not a.no_generate, gen_limit=a.gen_limit, max_new_tokens=a.max_new_tokens, gen_batch_size=a.gen_batch_size,
               backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device)
     model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))

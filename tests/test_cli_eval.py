@@ -94,6 +94,21 @@ def test_eval_bad_adapter_and_flags(cli, tmp_path):
     assert not (tmp_path / 'o').exists()
 
 
+def test_eval_token_budget_scores_the_same(cli, tmp_path, tiny):
+    "--max-batch-tokens forms batches by a token budget (the default on a GPU); the predictions stay those of --batch-size rows."
+    model, _ = tiny
+    reps = {}
+    for mbt in ('0', '3000'):
+        r = cli('eval', '--model', model, '--limit', 12, '--no-generate', '--n-boot', 20, '--max-batch-tokens', mbt, '--out', tmp_path / mbt)
+        assert r.returncode == 0, r.stderr
+        reps[mbt] = ((tmp_path / mbt / 'predictions.json').read_text(), json.loads((tmp_path / mbt / 'report.json').read_text()))
+    assert reps['0'][0] == reps['3000'][0]
+    assert [x['scoring']['max_batch_tokens'] for x in (reps['0'][1]['results'][0], reps['3000'][1]['results'][0])] == [None, 3000]
+    r = cli('eval', '--model', model, '--max-batch-tokens', -5, '--out', tmp_path / 'bad')
+    assert r.returncode == 1 and '--max-batch-tokens: must be 0 or a positive number of tokens, got -5' in r.stderr
+    assert not (tmp_path / 'bad').exists()
+
+
 def test_eval_official_scorer_real_pubmedqa(cli, tmp_path):
     pqa = find_pubmedqa()
     if pqa is None: pytest.skip('PubMedQA PQA-L not present (../shared/data/pubmedqa)')
