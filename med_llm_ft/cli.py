@@ -117,7 +117,7 @@ def demo_verdict(base:dict, ft:dict) -> str:
             else f"fine-tuned NOT better than base on {' and '.join(worse)}")
 
 # %% ../nbs/05_cli.ipynb #c016
-DEMO_SETTINGS = dict(quant='4bit', lora_r=16, batch_size=4, lr=4e-4, decision_weight=10.0, balance=True, save_steps=0, eval_accuracy=False,
+DEMO_SETTINGS = dict(quant='4bit', lora_r=16, batch_size=4, lr=4e-4, decision_weight=10.0, balance=False, save_steps=0, eval_accuracy=False,
                      gradient_checkpointing=False, report_to=['csv'])  # the demo's training settings (--set changes one)
 
 def demo(argv:list|None=None) -> dict:
