@@ -567,8 +567,8 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
            'classification': classification_metrics(gold, sc['pred'], labels),
            'ci': {m: bootstrap_ci(gold, sc['pred'], m, n_boot, seed, labels=labels) for m in ('accuracy', 'macro_f1')},
            'generation': None}
-    if generate:
-        recs = records[:gen_limit] if gen_limit else records
+    if generate and gen_limit != 0:  # (0: no generation, None: every record)
+        recs = records[:gen_limit] if gen_limit is not None else records
         t0 = time.time()
         extra = {'too_long': too_long} if backend == 'hf' else {'adapter': str(adapter) if adapter else None}  # other backends load the model themselves
         texts = generate_answers(model if backend == 'hf' else mname, tok, recs, max_new_tokens, gen_batch_size, backend,
@@ -805,7 +805,7 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--max-batch-tokens', type=int, default=None, help="label scoring's batches on a GPU: rows x longest row at most this (default: from the GPU's free memory; 0: --batch-size rows)")
     ap.add_argument('--calibrate', default=None, help="'content_free', or a JSON file label -> bias (from fit_label_bias on a dev split)")
     ap.add_argument('--no-generate', action='store_true', help='label scoring only')
-    ap.add_argument('--gen-limit', type=int, default=None, help='generate for the first N questions only')
+    ap.add_argument('--gen-limit', type=int, default=None, help='generate for the first N questions only (0: none)')
     ap.add_argument('--max-new-tokens', type=int, default=256, help='tokens generated per answer')
     ap.add_argument('--gen-batch-size', type=int, default=8, help='questions per generation batch')
     ap.add_argument('--backend', default='hf', choices=sorted(BACKENDS), help='generation backend')
