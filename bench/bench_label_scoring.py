@@ -10,8 +10,8 @@ Two workloads:
   abstract as the stem, five option texts taken from the conclusions of other records, the answer letter drawn by a seeded
   generator (the JSON says so under `workloads`).
 
-Models: `--model` (a packaged alias or a folder) or `--shape` (a random-weight model of a published shape, `med_llm_ft.shapes`, plus
-`smollm2-135m` and `qwen2.5-1.5b` defined here), built in bf16 on a GPU and float32 on a CPU, with `--tokenizer`'s tokenizer. Random
+Models: `--model` (a packaged alias or a folder) or `--shape` (a random-weight model of a published shape, `med_llm_ft.shapes`:
+`smollm2-135m`, `qwen2.5-1.5b`, ...), built in bf16 on a GPU and float32 on a CPU, with `--tokenizer`'s tokenizer. Random
 weights time the work truthfully; their label scores are close together, so bf16 rounding can flip a near-tie between scorers:
 the JSON gives the agreement, the largest score difference and how many disagreements are such near-ties.
 
@@ -30,14 +30,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / 'bench'))
 
-EXTRA_SHAPES = {  # published configs of the two models the goals name (SmolLM2-135M-Instruct, Qwen2.5(-Coder)-1.5B-Instruct)
-    'smollm2-135m': dict(model_type='llama', hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
-                         intermediate_size=1536, vocab_size=49152, rope_theta=100000.0, max_position_embeddings=8192, rms_norm_eps=1e-5,
-                         hidden_act='silu', tie_word_embeddings=True),
-    'qwen2.5-1.5b': dict(model_type='qwen2', hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
-                         intermediate_size=8960, vocab_size=151936, rope_theta=1000000.0, max_position_embeddings=32768, rms_norm_eps=1e-6,
-                         hidden_act='silu', tie_word_embeddings=True),
-}
 MCQ_N, LETTERS = 1273, 'ABCDE'
 
 
@@ -80,7 +72,6 @@ def build_model(spec, tok, device):
     if spec.startswith('shape:'):
         from med_llm_ft import shapes
         name = spec[6:]
-        for k, v in EXTRA_SHAPES.items(): shapes.SHAPES.setdefault(k, v)
         dtype = 'bfloat16' if device.startswith('cuda') else 'float32'
         model = shapes.build_shape(name, device, dtype, 0, len(tok)).eval()
         return model, {'model': f'random weights, shape {name}', 'dtype': dtype, 'params': sum(p.numel() for p in model.parameters())}

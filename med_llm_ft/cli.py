@@ -8,7 +8,8 @@ import importlib, json, os, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'DEMO_SETTINGS', 'usage', 'main', 'run', 'train_parser', 'cli_train', 'demo_verdict', 'demo']
+__all__ = ['COMMANDS', 'DEMO_SETTINGS', 'usage', 'main', 'run', 'train_parser', 'set_overrides', 'cli_train', 'demo_verdict',
+           'demo']
 
 # %% ../nbs/05_cli.ipynb #c006
 COMMANDS = {
@@ -90,16 +91,20 @@ def train_parser():
                            help=f"{(docs.get(k) or k).replace('%', '%%')} (default: {getattr(dflt, k)!r})")
     return ap
 
+def set_overrides(pairs:list) -> dict:
+    "The `--set KEY=VALUE` arguments as a dict of overrides (values stay text: `load_config` converts and checks them)."
+    from med_llm_ft.config import ConfigError
+    bad = [s for s in pairs if '=' not in s]
+    if bad: raise ConfigError(f"--set {bad[0]!r}: expected KEY=VALUE")
+    return {k.strip(): v for k, v in (s.split('=', 1) for s in pairs)}
+
 def cli_train(argv:list|None=None) -> dict:
     "`med-llm-ft train`: fine-tune (or `--eval_only`: evaluate) as the config, recipe and overrides say; prints the metrics as JSON."
     from med_llm_ft.data import quieted
     from med_llm_ft.config import TrainConfig, ConfigError, load_config, list_recipes
     a = train_parser().parse_args(argv)
     if a.list_recipes: print('\n'.join(f"{k:36} {v}" for k, v in list_recipes().items())); return {}
-    ov = {}
-    for s in a.set:
-        if '=' not in s: raise ConfigError(f"--set {s!r}: expected KEY=VALUE")
-        k, v = s.split('=', 1); ov[k.strip()] = v
+    ov = set_overrides(a.set)
     ov.update({k[4:]: v for k, v in vars(a).items() if k.startswith('cfg_') and v is not None})
     if a.resume: ov['resume'] = True
     if a.eval_only: ov['eval_only'] = True
@@ -135,12 +140,9 @@ def demo(argv:list|None=None) -> dict:
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='change a training setting of DEMO_SETTINGS (repeatable)')
     a = ap.parse_args(argv)
     out, t0, res = Path(a.out), time.time(), {}
-    from med_llm_ft.config import load_config, ConfigError
+    from med_llm_ft.config import load_config
     ov = dict(DEMO_SETTINGS, model=a.model, data=str(out / 'data'), output_dir=str(out / 'train'), max_steps=a.max_steps,
-              max_len=a.max_len, seed=a.seed)
-    for kv in a.set:
-        if '=' not in kv: raise ConfigError(f"--set {kv!r}: expected KEY=VALUE")
-        ov[kv.split('=', 1)[0].strip()] = kv.split('=', 1)[1]
+              max_len=a.max_len, seed=a.seed) | set_overrides(a.set)
     cfg = load_config(None, ov)  # (a bad --set stops here, before any work)
     print(f"[1/3] prepare: the packaged PubMedQA sample, {a.test_size:.0%} held out (seed {a.seed}) -> {out/'data'}", flush=True)
     st = res['prepare'] = prepare(sample_path(), out / 'data', a.model, max_len=a.max_len, test_size=a.test_size, seed=a.seed, explain=False)
