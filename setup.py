@@ -19,7 +19,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 def reqs(key): return shlex.split(cfg.get(key, ''))
 
 requirements = reqs('requirements')
-extras = {k: reqs(f'{k}_requirements') for k in ('models', 'deepspeed', 'vllm', 'vllm_cpu', 'notebooks', 'dev')}
+extras = {k: reqs(f'{k}_requirements') for k in ('models', 'deepspeed', 'vllm', 'vllm_cpu', 'gpu', 'notebooks', 'dev')}
 extras['dev'] = extras['notebooks'] + extras['dev']  # the tests run the notebooks
 extras = {k.replace('_', '-'): v for k, v in extras.items()}
 extras['all'] = sorted({r for k in ('models', 'deepspeed', 'dev') for r in extras[k]})

@@ -32,7 +32,18 @@ VARIANTS = {
     'nodrop-bs16': {'batch_size': 16, 'lora_dropout': 0.0},
     'nodrop-nockpt-bs8': {'batch_size': 8, 'lora_dropout': 0.0, 'gradient_checkpointing': False},
     'fp16-nodrop-bs16': {'batch_size': 16, 'lora_dropout': 0.0, 'dtype': 'float16'},
+    # the unquantized weights in fp32 (peft's k-bit preparation, the default until measured below) against the compute dtype
+    'fp32': {'kbit_fp32': True},
+    'fp32-bs16': {'batch_size': 16, 'kbit_fp32': True},
+    'nockpt-bs4': {'batch_size': 4, 'gradient_checkpointing': False},
+    'nockpt-bs6': {'batch_size': 6, 'gradient_checkpointing': False},
+    'liger': {'liger': True},
+    'liger-bs16': {'batch_size': 16, 'liger': True},
+    'liger-nockpt-bs8': {'batch_size': 8, 'gradient_checkpointing': False, 'liger': True},
+    'fp16-bs16': {'batch_size': 16, 'dtype': 'float16'},
 }
+# unsloth's documented QLoRA settings (`unsloth`), and at our recipe's batch without LoRA dropout (`unsloth-bs8`, ...): the same memory
+UNSLOTH = {'': {'batch_size': 4, 'lora_dropout': 0.05}, 'bs8': {'batch_size': 8, 'lora_dropout': 0.0}, 'bs16': {'batch_size': 16, 'lora_dropout': 0.0}}
 
 
 def load_baseline(path):
@@ -147,17 +158,18 @@ def run_unsloth(a, rows, clock, cb):
     "Unsloth's documented QLoRA path (FastLanguageModel, 4-bit, r16/a32, its gradient checkpointing) under TRL's SFTTrainer, same rows."
     import unsloth  # noqa: F401  (must come before transformers/trl/peft)
     from unsloth import FastLanguageModel
+    u = UNSLOTH[a.run.removeprefix('unsloth').removeprefix('-')]
     import torch
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
     from transformers import set_seed
     model, tok = FastLanguageModel.from_pretrained(a.model, max_seq_length=512, load_in_4bit=True, dtype=torch.bfloat16)
     set_seed(0)
-    model = FastLanguageModel.get_peft_model(model, r=16, lora_alpha=32, lora_dropout=0.05, use_gradient_checkpointing='unsloth',
+    model = FastLanguageModel.get_peft_model(model, r=16, lora_alpha=32, lora_dropout=u['lora_dropout'], use_gradient_checkpointing='unsloth',
                                              target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'])
     counts = []
     ds = Dataset.from_list([{'input_ids': r['input_ids'], 'labels': r['labels']} for r in rows])
-    args = SFTConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=4, max_steps=a.steps, learning_rate=2e-4, lr_scheduler_type='cosine',
+    args = SFTConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=u['batch_size'], max_steps=a.steps, learning_rate=2e-4, lr_scheduler_type='cosine',
                      warmup_steps=10, logging_steps=1, save_strategy='no', bf16=True, report_to=[], seed=0, data_seed=0, max_length=512,
                      dataset_kwargs={'skip_prepare_dataset': True}, remove_unused_columns=False)
     tr = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=[cb])
@@ -165,19 +177,20 @@ def run_unsloth(a, rows, clock, cb):
     def counted(examples):
         out = collate(examples); counts.append(int(out['attention_mask'].sum()) if 'attention_mask' in out else int(out['input_ids'].numel())); return out
     tr.data_collator = counted
-    torch.cuda.reset_peak_memory_stats()
+    if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
     tr.train()
     return [h['loss'] for h in tr.state.log_history if 'loss' in h], counts[:len(clock.marks)]
 
 
 def worker(a):
     "One path in this process; writes its figures to --result."
+    if a.run.startswith('unsloth'): import unsloth  # noqa: F401  (before transformers, trl and peft, as unsloth asks)
     import torch
     clock = StepClock()
     prof = [int(x) for x in a.profile.split(',')] if a.profile else None
     cb = _callback(clock, prof, a.result + '.prof.txt')
     extra = {}
-    if a.run == 'baseline' or a.run == 'unsloth':
+    if a.run == 'baseline' or a.run.startswith('unsloth'):
         from med_llm_ft.data import load_tokenizer
         from med_llm_ft.qlora import load_splits, tokenize
         cfg = ours_config(a.recipe, a.model, a.data, a.steps, tempfile.mkdtemp(), {})
@@ -205,7 +218,7 @@ def gpu_name():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--shape', default='tiny'); ap.add_argument('--steps', type=int, default=40)
-    ap.add_argument('--runs', default='baseline,ours', help="comma-separated: baseline, ours, ours-<variant> (see VARIANTS), unsloth")
+    ap.add_argument('--runs', default='baseline,ours', help="comma-separated: baseline, ours, ours-<variant> (see VARIANTS), unsloth, unsloth-<variant> (see UNSLOTH)")
     ap.add_argument('--baseline', default=str(REPO.parent / 'shared' / 'bench' / 'baseline_recipe.py'))
     ap.add_argument('--data', default=str(REPO.parent / 'shared' / 'data' / 'pubmedqa'))
     ap.add_argument('--tokenizer', default=None, help='a saved tokenizer folder (default: the packaged SmolLM2 tokenizer)')
@@ -221,8 +234,9 @@ def main(argv=None):
     from med_llm_ft.shapes import SHAPES, ShapeError
     if a.shape not in SHAPES: raise ShapeError(f"--shape {a.shape!r} is not known; known shapes: {', '.join(SHAPES)}")
     runs = [r.strip() for r in a.runs.split(',') if r.strip()]
-    bad = [r for r in runs if r not in ('baseline', 'ours', 'unsloth') and r.removeprefix('ours-') not in VARIANTS]
-    if bad: raise SystemExit(f"--runs: unknown {', '.join(bad)}; known: baseline, ours, unsloth, " + ', '.join('ours-' + v for v in VARIANTS))
+    known = ['baseline', 'ours'] + ['ours-' + v for v in VARIANTS] + ['-'.join(filter(None, ('unsloth', v))) for v in UNSLOTH]
+    bad = [r for r in runs if r not in known]
+    if bad: raise SystemExit(f"--runs: unknown {', '.join(bad)}; known: {', '.join(known)}")
     for p, what in ((a.baseline, '--baseline'), (Path(a.data) / 'ori_pqal.json', '--data')):
         if not Path(p).exists(): raise SystemExit(f"{what}: {p} does not exist")
     work = Path(a.workdir or tempfile.mkdtemp(prefix='bench_scale_')); work.mkdir(parents=True, exist_ok=True)
@@ -243,7 +257,9 @@ def main(argv=None):
         cmd = [sys.executable, str(Path(__file__).resolve()), '--run', r, '--result', str(out), '--shape', a.shape, '--steps', str(a.steps),
                '--baseline', a.baseline, '--data', a.data, '--recipe', a.recipe, '--skip', str(a.skip), '--model', a.model, '--profile', a.profile]
         env = dict(os.environ)
-        if r == 'unsloth' and a.unsloth_path: env['PYTHONPATH'] = a.unsloth_path + os.pathsep + env.get('PYTHONPATH', '')
+        if r.startswith('unsloth'):  # its own wheels first; offline, no usage statistics sent
+            if a.unsloth_path: env['PYTHONPATH'] = a.unsloth_path + os.pathsep + env.get('PYTHONPATH', '')
+            env.update(HF_HUB_OFFLINE='1', UNSLOTH_DISABLE_STATISTICS='1')
         t1 = time.time()
         try: p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=a.timeout); rc, err = p.returncode, p.stderr
         except subprocess.TimeoutExpired as e: rc, err = 'timeout', str(e.stderr or '')

@@ -13,10 +13,10 @@ from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_to
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'auto_dtype', 'on_gpu', 'bf16_native', 'machine_dtype',
            'resolve_dtype', 'amp_flags', 'free_port', 'git_state', 'hardware', 'run_record', 'bnb_config', 'quiet_bnb',
-           'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for', 'load_model', 'tiny_config', 'make_tiny_model',
-           'max_positions', 'check_max_len', 'linear_names', 'lora_targets', 'add_lora', 'base_name', 'adapter_base',
-           'record_base', 'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter', 'merge_adapter',
-           'zip_adapter', 'check_adapter', 'model_card', 'export_adapter', 'cli_export']
+           'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for', 'prepare_kbit', 'load_model', 'tiny_config',
+           'make_tiny_model', 'max_positions', 'check_max_len', 'linear_names', 'lora_targets', 'add_lora', 'base_name',
+           'adapter_base', 'record_base', 'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter',
+           'merge_adapter', 'zip_adapter', 'check_adapter', 'model_card', 'export_adapter', 'cli_export']
 
 # %% ../nbs/00_models.ipynb #c006
 def auto_dtype(cuda:bool, # a GPU does the compute
@@ -165,6 +165,19 @@ def _model_type(path) -> str:
     from transformers import AutoConfig
     return AutoConfig.from_pretrained(path).model_type
 
+# %% ../nbs/00_models.ipynb #kb02
+def prepare_kbit(model, # a k-bit quantized transformers model
+                 gradient_checkpointing:bool=False, # recompute activations in the backward pass (non-reentrant)
+                 fp32:bool=False, # peft's `prepare_model_for_kbit_training`: also cast the unquantized weights to fp32
+                ):
+    "Freeze `model` for adapter training, in place: no weight trains, checkpointing as asked; weights stay in their dtype unless `fp32`."
+    import torch
+    for p in model.parameters():
+        p.requires_grad_(False)
+        if fp32 and p.dtype in (torch.float16, torch.bfloat16) and type(p).__name__ != 'Params4bit': p.data = p.data.float()
+    if gradient_checkpointing: model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+    return model
+
 # %% ../nbs/00_models.ipynb #c020
 def load_model(name:str=DEFAULT_MODEL, # packaged alias, folder, .gguf file or hub id
                adapter:str|Path|None=None, # a LoRA adapter folder to apply
@@ -177,6 +190,7 @@ def load_model(name:str=DEFAULT_MODEL, # packaged alias, folder, .gguf file or h
                storage:str|None=None, # 4-bit storage dtype (`bnb_config`)
                place:bool=True, # False: leave the placement to DeepSpeed
                trainable_adapter:bool=False, # the adapter's weights train on
+               kbit_fp32:bool=False, # with train and quant: cast the unquantized weights to fp32 (`prepare_kbit`)
               ) -> tuple:
     "(model, tokenizer): `name` loaded as asked, the tokenizer's EOS and PAD fixed, with `adapter` applied if given."
     import torch
@@ -194,10 +208,7 @@ def load_model(name:str=DEFAULT_MODEL, # packaged alias, folder, .gguf file or h
     fix_special_tokens(tok, model)
     if q is not None: fix_4bit_cpu(model)
     if train:
-        if q is not None:
-            from peft import prepare_model_for_kbit_training
-            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing,
-                                                    gradient_checkpointing_kwargs={'use_reentrant': False})
+        if q is not None: prepare_kbit(model, gradient_checkpointing, kbit_fp32)
         elif gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
             model.enable_input_require_grads()

@@ -11,26 +11,49 @@ import numpy as np
 
 from .data import (DataError, ConfigError, QARecord, PUBMEDQA_LABELS, format_example, load_records, sample_path, subset,
                              split_records, balance_records, augment_records, tokenize_records, is_quiet, load_tokenizer, check_writable)
-from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu, run_record, record_base, check_max_len
+from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu, run_record, record_base, check_max_len, resolve_model, _model_type
 from .config import TrainConfig, validate, save_config, list_recipes, _apply, _has_folds
 from .evaluation import classification_metrics, score_labels, _log_softmax
 from .zero3 import prepare_zero3, trainer_kwargs
 
 # %% auto #0
-__all__ = ['RUN_TOTALS', 'model_kw', 'load_for_training', 'load_splits', 'tokenize', 'to_dataset', 'decision_line',
-           'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'progress_line', 'sft_args',
-           'build_trainer', 'count_params', 'plot_loss', 'preflight', 'checkpoint_problem', 'last_checkpoint',
-           'resume_totals', 'train', 'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep', 'plot_sweep']
+__all__ = ['RUN_TOTALS', 'model_kw', 'check_liger', 'use_liger', 'load_for_training', 'load_splits', 'tokenize', 'to_dataset',
+           'decision_line', 'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'progress_line',
+           'sft_args', 'build_trainer', 'count_params', 'plot_loss', 'preflight', 'checkpoint_problem',
+           'last_checkpoint', 'resume_totals', 'train', 'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep',
+           'plot_sweep']
 
 # %% ../nbs/01_qlora.ipynb #c006
 def model_kw(cfg:TrainConfig) -> dict:
     "The `load_model` arguments for `cfg`'s base model."
     return dict(name=cfg.model, quant=cfg.quant, dtype=cfg.dtype, attn=cfg.attn_implementation, storage=cfg.bnb_4bit_quant_storage, place=not cfg.deepspeed)
 
+def check_liger(cfg:TrainConfig) -> None:
+    "A `ConfigError` unless Liger's kernels can run here for `cfg`'s model: the package, a GPU, a model type Liger knows."
+    try: from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+    except ImportError as e: raise ConfigError(f"liger: needs the liger-kernel package (pip install liger-kernel): {e}") from None
+    if not on_gpu(): raise ConfigError("liger: Liger's kernels are Triton kernels and need a GPU")
+    if (mt := _model_type(resolve_model(cfg.model))) not in MODEL_TYPE_TO_APPLY_LIGER_FN:
+        raise ConfigError(f"liger: Liger has no kernels for model type {mt!r} ({cfg.model}); set liger: false")
+
+def use_liger(cfg:TrainConfig) -> bool:
+    "Whether `cfg` trains with Liger's kernels: `liger` true (a `ConfigError` where they cannot run), false, or 'auto' (where they can)."
+    if cfg.liger is False: return False
+    try: check_liger(cfg)
+    except ConfigError:
+        if cfg.liger == 'auto': return False
+        raise
+    return True
+
 def load_for_training(cfg:TrainConfig) -> tuple:
     "(model, tok): `cfg`'s base model, quantized and prepared for training as configured (no adapters yet)."
     gc_here = cfg.gradient_checkpointing and (cfg.quant != 'none' or cfg.method == 'lora')  # full fine-tuning: the trainer turns it on
-    return load_model(**model_kw(cfg), train=True, gradient_checkpointing=gc_here)
+    liger = use_liger(cfg)  # checked before anything loads
+    model, tok = load_model(**model_kw(cfg), train=True, gradient_checkpointing=gc_here, kbit_fp32=cfg.kbit_fp32)
+    if liger:  # RMSNorm, RoPE and SwiGLU; the loss stays ours (TRL's fused LM head)
+        from liger_kernel.transformers import _apply_liger_kernel_to_instance
+        _apply_liger_kernel_to_instance(model=model, rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False)
+    return model, tok
 
 # %% ../nbs/01_qlora.ipynb #c009
 def _prepared(data) -> bool: return bool(data) and (Path(data) / 'train.jsonl').exists() and (Path(data) / 'stats.json').exists()
@@ -490,7 +513,8 @@ def train(cfg:TrainConfig) -> dict:
     model, tok = load_for_training(cfg)
     if cfg.method == 'lora': lora_targets(model, cfg.target_modules)  # a bad target fails before any work
     n_params = count_params(model)
-    res = {'model': cfg.model, 'n_params': n_params, 'n_train': len(sp['train']), 'n_valid': len(sp['valid']), 'n_test': len(sp['test'])}
+    res = {'model': cfg.model, 'n_params': n_params, 'n_train': len(sp['train']), 'n_valid': len(sp['valid']), 'n_test': len(sp['test']),
+           'liger': use_liger(cfg)}  # what liger: auto decided
     if cfg.eval_base and sp['test']: res['base_test'] = evaluate_records(model, tok, sp['test'], cfg)
     if cfg.distill_from: tr_rows = with_teacher(tr_rows, cfg, sp['train'][0].labels)
     set_seed(cfg.seed)  # adapters are initialised from the seed, whatever ran before
