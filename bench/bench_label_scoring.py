@@ -19,6 +19,8 @@ the JSON gives the agreement, the largest score difference and how many disagree
     python bench/bench_label_scoring.py --run pubmedqa@shape:smollm2-135m --run mcq@shape:qwen2.5-1.5b \\
         --tokenizer .bench/tok --data .bench/pubmedqa --out experiments/label-scoring-speed/results/label_scoring_h200.json   # one H200
 
+Add `--vllm` to time `serving.vllm_score_labels` beside them (vLLM's prompt log-probabilities, one engine per workload).
+
 (.bench/tok: `load_tokenizer().save_pretrained('.bench/tok')`; .bench/pubmedqa: a copy of ori_pqal.json. On a GPU machine without
 lm-eval, carry the wheels of lm_eval 0.4.13, datasets 5.2.0, dill 0.4.1 and multiprocess 0.70.19.)
 
@@ -107,6 +109,7 @@ def main(argv=None):
     ap.add_argument('--max-batch-tokens', default='auto', help="the new scorer's token budget ('auto': from the GPU's free memory; none on CPU)")
     ap.add_argument('--lm-eval-batch-size', type=int, default=None, help="lm-eval's batch size (default 64 on GPU, 16 on CPU)")
     ap.add_argument('--no-lm-eval', action='store_true', help='leave lm-eval out')
+    ap.add_argument('--vllm', action='store_true', help="also `serving.vllm_score_labels`: the model saved to a folder, one vLLM engine per workload (prefix caching on)")
     ap.add_argument('--repeats', type=int, default=3, help='time our two scorers this many times, interleaved, and keep the fastest of each (lm-eval: once)')
     ap.add_argument('--out', default='bench_label_scoring.json', help='the JSON to write')
     a = ap.parse_args(argv)
@@ -164,6 +167,12 @@ def main(argv=None):
             res['agreement']['lm_eval_vs_new'] = agreement(labels, labels, new['raw_scores'], theirs)
             res['agreement']['lm_eval_vs_today'] = agreement(labels, labels, old, theirs)
             res['speedup_new_vs_lm_eval'] = round(res['scorers']['lm_eval_hf']['loglikelihood_seconds'] / t_new, 2)
+        if a.vllm:
+            try: res['scorers']['vllm'], vs = run_vllm(model, tok, recs, max_len, info['dtype'], a.repeats)
+            except Exception as e: res['scorers']['vllm'] = {'error': f"{type(e).__name__}: {e}"[-2000:]}
+            else:
+                res['agreement']['vllm_vs_new'] = agreement(labels, labels, new['raw_scores'], vs)
+                res['speedup_vllm_vs_new'] = round(t_new / res['scorers']['vllm']['seconds'], 2)
         results.append(res)
         print(json.dumps({k: res[k] for k in ('workload', 'model', 'n', 'scorers', 'agreement')}), flush=True)
 
@@ -183,6 +192,20 @@ def main(argv=None):
     Path(a.out).write_text(json.dumps(out, indent=1) + '\n')
     print(json.dumps(out, indent=1))
     return out
+
+
+def run_vllm(model, tok, recs, max_len, dtype, repeats):
+    "(timing, raw scores) of `serving.vllm_score_labels` on `model` saved to a folder, one engine started for it (its start not timed)."
+    from med_llm_ft.serving import VLLMEngine, vllm_score_labels
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d); tok.save_pretrained(d)
+        with VLLMEngine(d, dtype=dtype, max_model_len=max_len + 1, enable_prefix_caching=True) as eng:
+            vllm_score_labels(d, recs[:4], max_len=max_len, engine=eng)  # warm-up
+            best, out = float('inf'), None
+            for _ in range(repeats):
+                t = time.perf_counter(); out = vllm_score_labels(d, recs, max_len=max_len, engine=eng); best = min(best, time.perf_counter() - t)
+            return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'engine_start_s': eng.startup_s,
+                    'vllm': eng.version, 'device': eng.device}, out['raw_scores']
 
 
 def _version(dist):

@@ -17,8 +17,8 @@ from .models import auto_dtype, resolve_dtype, merge_adapter, free_port, adapter
 # %% auto #0
 __all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'API_KEY_ENV', 'vllm_python', 'GenParams', 'prompt_ids',
            'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation', 'HFEngine',
-           'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'Server', 'adapter_specs', 'check_adapters',
-           'serve', 'models', 'complete', 'chat', 'serve_parser', 'cli_serve']
+           'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'vllm_score_labels', 'Server', 'adapter_specs',
+           'check_adapters', 'serve', 'models', 'complete', 'chat', 'serve_parser', 'cli_serve']
 
 # %% ../nbs/04_vllm.ipynb #c006
 VLLM_PYTHON_ENV = 'MED_LLM_FT_VLLM_PYTHON'
@@ -343,23 +343,36 @@ class VLLMEngine:
 
     def generate(self, prompts:list, params:GenParams|None=None, adapter:str|None=None, timeout:float|None=None) -> list:
         "Generate for each token-id prompt; `adapter` is a LoRA folder or None for the base model."
-        p, lora = params or GenParams(), None
-        if adapter:
-            key = str(Path(adapter).resolve())
-            if key not in self.loras:
-                info = check_servable(key, self.path)
-                if not self.lora_rank: raise DataError(f"this engine was started without LoRA; pass adapters=[{adapter!r}] or max_lora_rank=")
-                if info['r'] > self.lora_rank: raise DataError(f"{adapter}: rank {info['r']} > the engine's max_lora_rank {self.lora_rank}")
-                self.loras[key] = [f'adapter{len(self.loras)}', len(self.loras) + 1, key]
-            lora = self.loras[key]
+        p, lora = params or GenParams(), self._lora(adapter)
         for i, x in enumerate(prompts):
             if len(x) + p.max_tokens > self.max_model_len:
                 raise DataError(f"prompt {i}: {len(x)} tokens + max_tokens {p.max_tokens} > max_model_len {self.max_model_len}")
         req = {'op': 'generate', 'prompts': prompts, 'params': {**asdict(p), 'stop_token_ids': self.stop}, 'lora': lora}
+        return [Generation(**o) for o in self._ask(req, timeout)['outputs']]
+
+    def score(self, seqs:list, starts:list, adapter:str|None=None, timeout:float|None=None) -> list:
+        "For each token-id sequence, the sum of its tokens' log-probabilities from `starts[i]` on (vLLM's prompt log-probabilities)."
+        lora = self._lora(adapter)
+        for i, x in enumerate(seqs):
+            if len(x) + 1 > self.max_model_len: raise DataError(f"sequence {i}: {len(x)} tokens + 1 > max_model_len {self.max_model_len}")
+        return self._ask({'op': 'score', 'seqs': seqs, 'starts': starts, 'lora': lora}, timeout)['scores']
+
+    def _lora(self, adapter):
+        "vLLM's LoRARequest arguments for the adapter folder `adapter` (None: the base model), checked once."
+        if not adapter: return None
+        key = str(Path(adapter).resolve())
+        if key not in self.loras:
+            info = check_servable(key, self.path)
+            if not self.lora_rank: raise DataError(f"this engine was started without LoRA; pass adapters=[{adapter!r}] or max_lora_rank=")
+            if info['r'] > self.lora_rank: raise DataError(f"{adapter}: rank {info['r']} > the engine's max_lora_rank {self.lora_rank}")
+            self.loras[key] = [f'adapter{len(self.loras)}', len(self.loras) + 1, key]
+        return self.loras[key]
+
+    def _ask(self, req:dict, timeout:float|None=None) -> dict:
         with self._lock:
             if self.proc is None or self.proc.poll() is not None: raise RuntimeError(f"vLLM engine is not running; log: {self.log_path}")
             self.proc.stdin.write(json.dumps(req) + '\n'); self.proc.stdin.flush()
-            return [Generation(**o) for o in self._recv(timeout)['outputs']]
+            return self._recv(timeout)
 
     def close(self):
         "Stop the engine (its GPU memory is released with the process)."
@@ -406,6 +419,16 @@ def _vllm_worker(argv:list) -> int:
         req = json.loads(line)
         if req.get('op') == 'close': break
         try:
+            if req.get('op') == 'score':  # one token of output each; what is asked for is the prompt's own log-probabilities
+                calls += 1; seqs, starts, res = req['seqs'], req['starts'], {}
+                sp = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+                lora = LoRARequest(*req['lora']) if req.get('lora') else None
+                for i, ids in enumerate(seqs): engine.add_request(f'c{calls}r{i}', {'prompt_token_ids': ids}, sp, lora_request=lora)
+                while engine.has_unfinished_requests():
+                    for o in engine.step():
+                        if o.finished: res[int(o.request_id.split('-')[0].split('r')[1])] = o.prompt_logprobs
+                send(ok=True, scores=[sum(res[i][t][ids[t]].logprob for t in range(st, len(ids))) for i, (ids, st) in enumerate(zip(seqs, starts))])
+                continue
             p = dict(req['params']); calls += 1
             sp = SamplingParams(max_tokens=p['max_tokens'], min_tokens=p['min_tokens'], temperature=p['temperature'], top_p=p['top_p'],
                                 top_k=p['top_k'], repetition_penalty=p['repetition_penalty'], seed=p['seed'],
@@ -464,6 +487,47 @@ def generate(model, tok=None, records:list=(), max_new_tokens:int=256, batch_siz
     "The evaluation backend `'vllm'`: greedy answers for `records` from `model` (a path or alias) and optional `adapter`."
     return vllm_generate(str(model), records, adapter, max_tokens=max_new_tokens, template=template, system=system,
                          max_model_len=max_len, **kw)
+
+# %% ../nbs/04_vllm.ipynb #vs02
+def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub id
+                      records:list=(), # `QARecord`s: PubMedQA or multiple choice
+                      adapter:str|None=None, # refused: merge it first (see above)
+                      template:str='chat', system:str=SYSTEM_PROMPT, max_len:int=512, # as `score_labels`
+                      too_long:str='error', # as `score_labels`: 'error', 'skip' or 'truncate'
+                      engine:VLLMEngine|None=None, # a running engine (else one is started and stopped here)
+                      **engine_kw) -> dict:
+    "`evaluation.score_labels` through vLLM: the same rows and tokens, each label's continuation scored by its prompt log-probabilities."
+    import numpy as np
+    from med_llm_ft.evaluation import _rows_for, _label_set, TOO_LONG
+    records = list(records)
+    if not records: raise DataError("vllm_score_labels: no records")
+    if too_long not in TOO_LONG: raise DataError(f"too_long: {too_long!r} is not one of {', '.join(TOO_LONG)}")
+    if adapter or getattr(engine, 'lora_rank', None):
+        raise DataError("vllm_score_labels: vLLM's prompt log-probabilities are not right under LoRA (vllm-project/vllm#29955, #51594); "
+                        "merge the adapter (med-llm-ft export) and score the merged model, or use evaluation.score_labels")
+    own = engine is None
+    eng = engine or VLLMEngine(model, max_model_len=max_len + 1, **engine_kw)
+    try:
+        t0 = time.time()
+        rows, meta = _rows_for(records, eng.tok, template, system, max_len, True, too_long)
+        seqs, starts, where = [], [], []
+        for seq, n_ctx, nxt, i, js, tails in rows:  # one sequence per label: prompt + the label's whole continuation
+            for k, j in enumerate(js):
+                seqs.append(seq + [nxt[k]] if nxt else seq + list(tails[k]) if tails else seq); starts.append(n_ctx); where.append((i, j))
+        got = eng.score(seqs, starts)
+        secs = time.time() - t0
+    finally:
+        if own: eng.close()
+    labels = _label_set(records); col = {l: j for j, l in enumerate(labels)}
+    raw = np.full((len(records), len(labels)), -np.inf)
+    for (i, j), v in zip(where, got): raw[i, col[meta[i]['labels'][j]]] = v
+    keep = [i for i, m in enumerate(meta) if not m.get('skipped')]
+    if not keep: raise DataError(f"too_long='skip': all {len(records)} questions are longer than max_len={max_len}; raise max_len")
+    raw, kept = raw[keep], [records[i] for i in keep]
+    return {'pred': [labels[j] for j in raw.argmax(1)], 'scores': raw, 'raw_scores': raw, 'labels': labels, 'ids': [r.id for r in kept],
+            'skipped_ids': [r.id for r, m in zip(records, meta) if m.get('skipped')], 'cut_ids': [r.id for r, m in zip(records, meta) if m.get('cut_question')],
+            'n_truncated': sum(m.get('truncated', False) for m in meta), 'too_long': too_long, 'backend': 'vllm',
+            'seconds': secs, 'questions_per_s': len(kept) / secs if secs else float('inf')}
 
 # %% ../nbs/04_vllm.ipynb #c050
 API_KEY_ENV = 'MED_LLM_FT_API_KEY'  # the key `med-llm-ft serve` requires of clients; vLLM's own server reads VLLM_API_KEY
