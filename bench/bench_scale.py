@@ -34,16 +34,11 @@ VARIANTS = {
     'fp16-nodrop-bs16': {'batch_size': 16, 'lora_dropout': 0.0, 'dtype': 'float16'},
     # the unquantized weights in fp32 (peft's k-bit preparation, the default until measured below) against the compute dtype
     'fp32': {'kbit_fp32': True},
-    'fp32-bs16': {'batch_size': 16, 'kbit_fp32': True},
-    'nockpt-bs4': {'batch_size': 4, 'gradient_checkpointing': False},
-    'nockpt-bs6': {'batch_size': 6, 'gradient_checkpointing': False},
-    'liger': {'liger': True},
     'liger-bs16': {'batch_size': 16, 'liger': True},
     'liger-nockpt-bs8': {'batch_size': 8, 'gradient_checkpointing': False, 'liger': True},
-    'fp16-bs16': {'batch_size': 16, 'dtype': 'float16'},
 }
-# unsloth's documented QLoRA settings (`unsloth`), and at our recipe's batch without LoRA dropout (`unsloth-bs8`, ...): the same memory
-UNSLOTH = {'': {'batch_size': 4, 'lora_dropout': 0.05}, 'bs8': {'batch_size': 8, 'lora_dropout': 0.0}, 'bs16': {'batch_size': 16, 'lora_dropout': 0.0}}
+# unsloth's documented QLoRA settings (`unsloth`), and at our recipe's batch without LoRA dropout (`unsloth-bs16`)
+UNSLOTH = {'': {'batch_size': 4, 'lora_dropout': 0.05}, 'bs16': {'batch_size': 16, 'lora_dropout': 0.0}}
 
 
 def load_baseline(path):
@@ -156,8 +151,7 @@ def run_ours(a, overrides, clock, cb):
 
 def run_unsloth(a, rows, clock, cb):
     "Unsloth's documented QLoRA path (FastLanguageModel, 4-bit, r16/a32, its gradient checkpointing) under TRL's SFTTrainer, same rows."
-    import unsloth  # noqa: F401  (must come before transformers/trl/peft)
-    from unsloth import FastLanguageModel
+    from unsloth import FastLanguageModel  # (imported first of all by `worker`, as unsloth asks)
     u = UNSLOTH[a.run.removeprefix('unsloth').removeprefix('-')]
     import torch
     from datasets import Dataset

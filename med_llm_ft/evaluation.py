@@ -401,6 +401,12 @@ def fit_label_bias(scores, gold:list, labels:tuple=PUBMEDQA_LABELS, metric:str='
     return bias
 
 # %% ../nbs/03_eval.ipynb #c029
+def _drop_skipped(records, raw, meta, max_len):
+    "(records, raw scores, meta) without the questions too_long='skip' left out; a DataError if that is all of them."
+    keep = [i for i, m in enumerate(meta) if not m.get('skipped')]
+    if not keep: raise DataError(f"too_long='skip': all {len(records)} questions are longer than max_len={max_len}; raise max_len")
+    return [records[i] for i in keep], raw[keep], [meta[i] for i in keep]
+
 def score_labels(model, tok, records:list, template:str='chat', max_len:int=512, batch_size:int=16, calibrate=None,
                  system:str=SYSTEM_PROMPT, fast:bool=True,
                  too_long:str='error', # a question that does not fit max_len even without its abstract: 'error', 'skip' (left out, listed in `skipped_ids`) or 'truncate' (its middle cut, listed in `cut_ids`)
@@ -416,10 +422,7 @@ def score_labels(model, tok, records:list, template:str='chat', max_len:int=512,
                                     SCORE_CHUNK if max_batch_tokens else None)
     secs = time.time() - t0
     skipped = [r.id for r, m in zip(records, meta) if m.get('skipped')]
-    if skipped:
-        if len(skipped) == len(records): raise DataError(f"too_long='skip': all {len(records)} questions are longer than max_len={max_len}; raise max_len")
-        keep = [i for i, m in enumerate(meta) if not m.get('skipped')]
-        records, raw, meta = [records[i] for i in keep], raw[keep], [meta[i] for i in keep]
+    records, raw, meta = _drop_skipped(records, raw, meta, max_len)
     bias = np.zeros(len(labels))
     if isinstance(calibrate, str):
         if calibrate != 'content_free': raise ValueError(f"calibrate must be None, 'content_free', or a bias per label; got {calibrate!r}")

@@ -45,10 +45,10 @@ def use_liger(cfg:TrainConfig) -> bool:
         raise
     return True
 
-def load_for_training(cfg:TrainConfig) -> tuple:
-    "(model, tok): `cfg`'s base model, quantized and prepared for training as configured (no adapters yet)."
+def load_for_training(cfg:TrainConfig, liger:bool|None=None) -> tuple:
+    "(model, tok): `cfg`'s base model, quantized and prepared for training as configured (no adapters yet); `liger`: `use_liger(cfg)` if not given."
     gc_here = cfg.gradient_checkpointing and (cfg.quant != 'none' or cfg.method == 'lora')  # full fine-tuning: the trainer turns it on
-    liger = use_liger(cfg)  # checked before anything loads
+    if liger is None: liger = use_liger(cfg)  # checked before anything loads
     model, tok = load_model(**model_kw(cfg), train=True, gradient_checkpointing=gc_here, kbit_fp32=cfg.kbit_fp32)
     if liger:  # RMSNorm, RoPE and SwiGLU; the loss stays ours (TRL's fused LM head)
         from liger_kernel.transformers import _apply_liger_kernel_to_instance
@@ -510,11 +510,12 @@ def train(cfg:TrainConfig) -> dict:
     record = run_record(cfg.seed)  # who made this run, into config.yaml and metrics.json
     set_seed(cfg.seed)
     sp, tr_rows, va_rows = preflight(cfg)
-    model, tok = load_for_training(cfg)
+    liger = use_liger(cfg)  # what liger: auto decides, into metrics.json
+    model, tok = load_for_training(cfg, liger)
     if cfg.method == 'lora': lora_targets(model, cfg.target_modules)  # a bad target fails before any work
     n_params = count_params(model)
     res = {'model': cfg.model, 'n_params': n_params, 'n_train': len(sp['train']), 'n_valid': len(sp['valid']), 'n_test': len(sp['test']),
-           'liger': use_liger(cfg)}  # what liger: auto decided
+           'liger': liger}
     if cfg.eval_base and sp['test']: res['base_test'] = evaluate_records(model, tok, sp['test'], cfg)
     if cfg.distill_from: tr_rows = with_teacher(tr_rows, cfg, sp['train'][0].labels)
     set_seed(cfg.seed)  # adapters are initialised from the seed, whatever ran before

@@ -498,7 +498,7 @@ def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub i
                       **engine_kw) -> dict:
     "`evaluation.score_labels` through vLLM: the same rows and tokens, each label's continuation scored by its prompt log-probabilities."
     import numpy as np
-    from med_llm_ft.evaluation import _rows_for, _label_set, TOO_LONG
+    from med_llm_ft.evaluation import _rows_for, _label_set, _drop_skipped, TOO_LONG
     records = list(records)
     if not records: raise DataError("vllm_score_labels: no records")
     if too_long not in TOO_LONG: raise DataError(f"too_long: {too_long!r} is not one of {', '.join(TOO_LONG)}")
@@ -521,12 +521,11 @@ def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub i
     labels = _label_set(records); col = {l: j for j, l in enumerate(labels)}
     raw = np.full((len(records), len(labels)), -np.inf)
     for (i, j), v in zip(where, got): raw[i, col[meta[i]['labels'][j]]] = v
-    keep = [i for i, m in enumerate(meta) if not m.get('skipped')]
-    if not keep: raise DataError(f"too_long='skip': all {len(records)} questions are longer than max_len={max_len}; raise max_len")
-    raw, kept = raw[keep], [records[i] for i in keep]
+    skipped = [r.id for r, m in zip(records, meta) if m.get('skipped')]
+    kept, raw, meta = _drop_skipped(records, raw, meta, max_len)
     return {'pred': [labels[j] for j in raw.argmax(1)], 'scores': raw, 'raw_scores': raw, 'labels': labels, 'ids': [r.id for r in kept],
-            'skipped_ids': [r.id for r, m in zip(records, meta) if m.get('skipped')], 'cut_ids': [r.id for r, m in zip(records, meta) if m.get('cut_question')],
-            'n_truncated': sum(m.get('truncated', False) for m in meta), 'too_long': too_long, 'backend': 'vllm',
+            'skipped_ids': skipped, 'cut_ids': [r.id for r, m in zip(kept, meta) if m.get('cut_question')],
+            'n_truncated': sum(m['truncated'] for m in meta), 'too_long': too_long, 'backend': 'vllm',
             'seconds': secs, 'questions_per_s': len(kept) / secs if secs else float('inf')}
 
 # %% ../nbs/04_vllm.ipynb #c050
