@@ -159,6 +159,7 @@ def main(argv=None):
                'accuracy': {'today': round(float(np.mean([labels[j] == r.answer for j, r in zip(old.argmax(1), recs)])), 4),
                             'new': round(float(np.mean([p == r.answer for p, r in zip(new['pred'], recs)])), 4)}}
         res['speedup_new_vs_today'] = round(t_old / t_new, 2)
+        res['phases'] = phases(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'], timed)
         if not a.no_lm_eval:
             try: res['scorers']['lm_eval_hf'], theirs = run_lm_eval(model, tok, recs, max_len, lm_bs)
             except Exception as e:  # (a missing or mismatched lm-eval dependency): the run keeps its other numbers and says why
@@ -192,6 +193,21 @@ def main(argv=None):
     Path(a.out).write_text(json.dumps(out, indent=1) + '\n')
     print(json.dumps(out, indent=1))
     return out
+
+
+def phases(model, tok, recs, max_len, batch_size, max_batch_tokens, timed):
+    """Where the new scorer's time goes: building the rows (templates, tokenizer; CPU) and the forward passes over them, each timed alone,
+    with the forward's FLOPs (2 x the decoder layers' parameters x tokens: the LM head runs at the scored positions only) and the
+    questions/s that the forward alone would allow at 790 TFLOP/s (an H200's bf16 matrix rate, as measured for the device notes)."""
+    from med_llm_ft.data import SYSTEM_PROMPT
+    from med_llm_ft.evaluation import _rows_for, _forward_rows
+    (rows, _), t_rows = timed(lambda: _rows_for(recs, tok, 'chat', SYSTEM_PROMPT, max_len, True))
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    _, t_fwd = timed(lambda: _forward_rows(model, rows, batch_size, pad, max_batch_tokens))
+    tokens = sum(len(r[0]) for r in rows)
+    flop = 2 * sum(p.numel() for n, p in model.named_parameters() if '.layers.' in n) * tokens
+    return {'rows_seconds': round(t_rows, 4), 'forward_seconds': round(t_fwd, 4), 'tokens': tokens, 'forward_tflop': round(flop / 1e12, 4),
+            'forward_tflop_per_s': round(flop / 1e12 / t_fwd, 1), 'questions_per_s_at_790_tflop_per_s': round(len(recs) / (flop / 790e12), 1)}
 
 
 def run_vllm(model, tok, recs, max_len, dtype, repeats):

@@ -36,6 +36,15 @@ VARIANTS = {
     'fp32': {'kbit_fp32': True},
     'liger-bs16': {'batch_size': 16, 'liger': True},
     'liger-nockpt-bs8': {'batch_size': 8, 'gradient_checkpointing': False, 'liger': True},
+    # on the recipe (batch 16, Liger): the memory budget's choice, torch.compile, a paged 8-bit AdamW
+    'mem8': {'memory_gib': 8},
+    'mem40': {'memory_gib': 40},
+    'mem48': {'memory_gib': 48},
+    'memauto': {'memory_gib': 'auto'},
+    'compile': {'torch_compile': True},
+    'paged8': {'optim': 'paged_adamw_8bit'},
+    '4bit': {'quant': '4bit'},  # (for phi2-medreason, an 8-bit recipe)
+    '4bit-mem5': {'quant': '4bit', 'memory_gib': 5.13},  # 4-bit within the 8-bit recipe's peak
 }
 # unsloth's documented QLoRA settings (`unsloth`), and at our recipe's batch without LoRA dropout (`unsloth-bs16`)
 UNSLOTH = {'': {'batch_size': 4, 'lora_dropout': 0.05}, 'bs16': {'batch_size': 16, 'lora_dropout': 0.0}}
@@ -135,6 +144,7 @@ def run_ours(a, overrides, clock, cb):
     orig = qlora.build_trainer
     def build(*args, **kw):
         tr = orig(*args, **kw); tr.add_callback(cb)
+        counts.clear()  # (memory_gib builds the trainer twice: the second one trains)
         collate = tr.data_collator
         def counted(examples):
             out = collate(examples)
@@ -146,7 +156,9 @@ def run_ours(a, overrides, clock, cb):
     res = qlora.train(cfg)
     tr = res.pop('trainer')
     losses = [h['loss'] for h in tr.state.log_history if 'loss' in h]
-    return losses, counts[:len(clock.marks)], {k: v for k, v in res.items() if k in ('n_params', 'n_train', 'train_tok_per_s_steady', 'peak_gib')}
+    ga = tr.args.gradient_accumulation_steps  # the collator runs once a micro-batch: tokens of an optimizer step are the sum of `ga` counts
+    counts = [sum(counts[i:i + ga]) for i in range(0, len(counts) - ga + 1, ga)]
+    return losses, counts[:len(clock.marks)], {k: v for k, v in res.items() if k in ('n_params', 'n_train', 'train_tok_per_s_steady', 'peak_gib', 'memory_plan')}
 
 
 def run_unsloth(a, rows, clock, cb):

@@ -61,12 +61,14 @@ class TrainConfig:
     optim: str = 'adamw_torch'  # optimizer (transformers' names, e.g. 'paged_adamw_8bit')
     seed: int = 0  # the training seed (adapter initialisation, data order)
     gradient_checkpointing: bool = True  # recompute activations in the backward pass: less memory, about a third slower
+    checkpoint_share: float = 1.0  # with gradient_checkpointing: the share of decoder layers recomputed, spread evenly (1: all, 0.5: every other)
     padding_free: bool = False  # flatten each batch into one sequence (no padding at all)
     packing: bool = False  # best-fit packing of examples into rows of max_len (implies padding-free)
     group_by_length: bool = False  # batches of similar lengths, so padded batches waste little
     torch_compile: bool = False  # compile the model with torch.compile
     kbit_fp32: bool = False  # k-bit training: cast norms, embeddings and LM head to fp32 as peft's preparation does (no faster, 3.7 GiB more at the Llama-3-8B shape; experiments/training-speed-8b)
     liger: typing.Any = False  # Liger's Triton kernels for RMSNorm, RoPE and SwiGLU: true, false, or 'auto' (on where they run: a GPU, liger-kernel installed, a model type Liger knows)
+    memory_gib: typing.Any = None  # a budget for the peak GPU memory (GiB, or 'auto': 90% of the GPU's): the micro-batch and checkpointing (and its share) are chosen by probing training steps, the effective batch kept
     decision_weight: float = 1.0  # weight of the decision token(s) in the training loss
     fused_loss: bool = True  # the loss from TRL's fused LM head (False: from the full logits in fp32; slower, rules the fused kernel out)
     deepspeed: typing.Any = None  # a DeepSpeed config file or dict, passed to the trainer
@@ -102,7 +104,7 @@ SECTIONS = {  # the groups of a recipe or config file, in the order `save_config
     'data': ('data', 'data_config', 'split', 'test_size', 'split_seed', 'limit', 'max_len', 'template', 'explain', 'balance', 'drop_long',
              'augment', 'augment_drop'),
     'optimisation': ('batch_size', 'eval_batch_size', 'grad_accum', 'lr', 'epochs', 'max_steps', 'warmup', 'scheduler', 'weight_decay',
-                     'neftune_alpha', 'optim', 'seed', 'gradient_checkpointing', 'padding_free', 'packing', 'group_by_length', 'torch_compile', 'kbit_fp32', 'liger',
+                     'neftune_alpha', 'optim', 'seed', 'gradient_checkpointing', 'checkpoint_share', 'padding_free', 'packing', 'group_by_length', 'torch_compile', 'kbit_fp32', 'liger', 'memory_gib',
                      'decision_weight', 'fused_loss', 'deepspeed'),
     'evaluation': ('eval_steps', 'eval_accuracy', 'eval_test', 'eval_base'),
     'run': ('save_steps', 'save_total_limit', 'logging_steps', 'report_to', 'output_dir', 'resume', 'eval_only', 'adapter', 'stop_at_step'),
@@ -247,6 +249,11 @@ def validate(cfg:TrainConfig) -> TrainConfig:
         bad(f"split: {cfg.split!r} is not 'stratified', 'official', 'official-all' or 'cv0'..'cv9'")
     if cfg.dtype not in ('auto', 'float32', 'bfloat16', 'float16'): bad(f"dtype: {cfg.dtype!r} is not 'auto', 'float32', 'bfloat16' or 'float16'")
     if cfg.liger not in (True, False, 'auto'): bad(f"liger: {cfg.liger!r} is not true, false or 'auto'")
+    if not 0 < cfg.checkpoint_share <= 1: bad(f"checkpoint_share: must be in (0, 1], got {cfg.checkpoint_share}")
+    if cfg.memory_gib is not None:
+        if cfg.memory_gib != 'auto' and (isinstance(cfg.memory_gib, bool) or not isinstance(cfg.memory_gib, (int, float)) or cfg.memory_gib <= 0):
+            bad(f"memory_gib: {cfg.memory_gib!r} is not a positive number of GiB or 'auto'")
+        if cfg.deepspeed: bad("memory_gib: with deepspeed the batch is DeepSpeed's to set; leave memory_gib out and set batch_size")
     for k in ('lora_r', 'lora_alpha', 'batch_size', 'grad_accum', 'max_len'):
         if getattr(cfg, k) <= 0: bad(f"{k}: must be positive, got {getattr(cfg, k)}")
     if not 0 <= cfg.lora_dropout < 1: bad(f"lora_dropout: must be in [0, 1), got {cfg.lora_dropout}")

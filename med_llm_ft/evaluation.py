@@ -17,12 +17,13 @@ from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, Dat
 from .models import load_model, apply_adapter, adapter_base, run_record, check_max_len
 
 # %% auto #0
-__all__ = ['UNPARSED', 'TOO_LONG', 'MAX_BATCH_TOKENS', 'SCORE_CHUNK', 'BACKENDS', 'DATASET_NAMES', 'classification_metrics',
-           'check_predictions', 'official_score', 'read_predictions', 'bootstrap_ci', 'mcnemar', 'TooLong',
-           'fit_prompt', 'default_batch_tokens', 'content_free_prior', 'fit_label_bias', 'score_labels', 'generate_hf',
-           'get_backend', 'generate_answers', 'long_answer', 'parse_decisions', 'rouge_scores', 'minilm_path',
-           'bertscore', 'dataset_task', 'evaluate_model', 'report_tables', 'report_markdown', 'plot_confusions',
-           'plot_per_class', 'provenance_markdown', 'compare_report', 'export_lm_eval', 'select_split', 'cli_eval']
+__all__ = ['UNPARSED', 'TOO_LONG', 'MAX_BATCH_TOKENS', 'SCORE_CHUNK', 'BACKENDS', 'SCORERS', 'DATASET_NAMES',
+           'classification_metrics', 'check_predictions', 'official_score', 'read_predictions', 'bootstrap_ci',
+           'mcnemar', 'TooLong', 'fit_prompt', 'default_batch_tokens', 'content_free_prior', 'fit_label_bias',
+           'score_labels', 'generate_hf', 'get_backend', 'generate_answers', 'long_answer', 'parse_decisions',
+           'rouge_scores', 'minilm_path', 'bertscore', 'dataset_task', 'evaluate_model', 'report_tables',
+           'report_markdown', 'plot_confusions', 'plot_per_class', 'provenance_markdown', 'compare_report',
+           'export_lm_eval', 'select_split', 'cli_eval']
 
 # %% ../nbs/03_eval.ipynb #c006
 UNPARSED = '(unparsed)'
@@ -463,16 +464,21 @@ def generate_hf(model, tok, records:list, max_new_tokens:int=256, batch_size:int
     return out
 
 BACKENDS = {'hf': generate_hf, 'vllm': 'med_llm_ft.serving:generate'}
+SCORERS = {'hf': 'med_llm_ft.evaluation:score_labels', 'vllm': 'med_llm_ft.serving:vllm_score_labels'}  # label scoring (vLLM: the model by name)
 
-def get_backend(name:str):
-    "The generate function registered under `name` (strings 'module:function' are imported on first use)."
-    if name not in BACKENDS: raise ValueError(f"unknown backend {name!r}; choose from {sorted(BACKENDS)}")
-    fn = BACKENDS[name]
+def _registered(table:dict, name:str, what:str='backend'):
+    "The function registered under `name` in `table` (strings 'module:function' are imported on first use)."
+    if name not in table: raise ValueError(f"unknown {what} {name!r}; choose from {sorted(table)}")
+    fn = table[name]
     if isinstance(fn, str):
         mod, attr = fn.split(':')
         try: fn = getattr(importlib.import_module(mod), attr)
-        except (ImportError, AttributeError) as e: raise DataError(f"backend {name!r} needs {fn} ({type(e).__name__}: {e})") from None
+        except (ImportError, AttributeError) as e: raise DataError(f"{what} {name!r} needs {fn} ({type(e).__name__}: {e})") from None
     return fn
+
+def get_backend(name:str):
+    "The generate function registered under `name` in `BACKENDS`."
+    return _registered(BACKENDS, name, 'backend')
 
 def generate_answers(model, tok, records:list, max_new_tokens:int=256, batch_size:int=8, backend:str='hf', **kw) -> list:
     "Generated answers for `records` through the chosen backend."
@@ -545,17 +551,26 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
                    generate:bool=True, gen_limit:int|None=None, max_new_tokens:int=256, gen_batch_size:int=8, backend:str='hf',
                    bertscore_model:str|None=None, bertscore_layers:int|None=6, name:str|None=None, device:str|None=None,
                    too_long:str='error', # a question longer than max_len without its abstract: 'error', 'skip' (left out, counted) or 'truncate' (recorded)
-                   max_batch_tokens:int|str|None='auto') -> dict: # label scoring's batch size in tokens (`score_labels`)
+                   max_batch_tokens:int|str|None='auto', # label scoring's batch size in tokens (`score_labels`)
+                   scorer:str='hf') -> dict: # label scoring: 'hf' (`score_labels`) or 'vllm' (`serving.vllm_score_labels`: the model by name, no adapter)
     "Label scoring with bootstrap intervals, plus (if `generate`) generated answers with parsed decisions, ROUGE and BERTScore."
     records = records if records is not None else load_records(sample_path())
+    gen_hf = generate and gen_limit != 0 and backend == 'hf'
+    if scorer != 'hf':
+        if calibrate: raise DataError(f"calibrate: label bias is fitted with the 'hf' scorer; scorer {scorer!r} scores without it")
+        if not isinstance(model_or_path, (str, Path)): raise DataError(f"scorer {scorer!r} loads the model itself: pass its name or folder, not a model object")
     if isinstance(model_or_path, (str, Path)):
-        model, tok = load_model(str(model_or_path), adapter, device=device)
         mname = str(model_or_path)
+        if scorer == 'hf' or gen_hf: model, tok = load_model(mname, adapter, device=device)
+        else: model, tok = None, tok or load_tokenizer(mname)  # vLLM loads the model (on a GPU, memory held here would be its)
     else:
         if tok is None: raise ValueError("evaluate_model: pass `tok` with a model object")
         model = apply_adapter(model_or_path, adapter) if adapter else model_or_path
         mname = getattr(getattr(model, 'config', None), 'name_or_path', '') or type(model).__name__
-    sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long, max_batch_tokens=max_batch_tokens)
+    if scorer == 'hf': sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long, max_batch_tokens=max_batch_tokens)
+    else:
+        sc = _registered(SCORERS, scorer, 'scorer')(mname, records, adapter=adapter, template=template, system=system, max_len=max_len, too_long=too_long)
+        sc |= {'calibrate': None, 'bias': np.zeros(len(sc['labels'])), 'max_batch_tokens': None}
     n_all, records = len(records), [r for r in records if r.id not in set(sc['skipped_ids'])]  # skipped questions: counted, not scored
     gold = [r.answer for r in records]
     labels = sc['labels']
@@ -564,7 +579,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
            'adapter': str(adapter) if adapter else None, 'template': template, 'n': len(records), 'ids': [r.id for r in records],
            'gold': gold, 'labels': list(labels),
            'scoring': {'pred': sc['pred'], 'scores': sc['scores'].tolist(), 'calibrate': sc['calibrate'], 'bias': sc['bias'].tolist(),
-                       'seconds': round(sc['seconds'], 3), 'questions_per_s': round(sc['questions_per_s'], 2),
+                       'scorer': scorer, 'seconds': round(sc['seconds'], 3), 'questions_per_s': round(sc['questions_per_s'], 2),
                        'n_truncated': sc['n_truncated'], 'max_len': max_len, 'max_batch_tokens': sc['max_batch_tokens'], 'too_long': too_long, 'n_skipped': n_all - len(records),
                        'skipped_ids': sc['skipped_ids'], 'cut_ids': sc['cut_ids']},
            'classification': classification_metrics(gold, sc['pred'], labels),
@@ -806,6 +821,8 @@ def cli_eval(argv:list|None=None) -> dict:
                     'skip it (counted in the report), or truncate its middle (recorded)')
     ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring (on CPU, or with --max-batch-tokens 0)')
     ap.add_argument('--max-batch-tokens', type=int, default=None, help="label scoring's batches on a GPU: rows x longest row at most this (default: from the GPU's free memory; 0: --batch-size rows)")
+    ap.add_argument('--scorer', default='hf', choices=sorted(SCORERS), help="label scoring: 'hf' (transformers) or 'vllm' (vLLM's prompt log-probabilities, "
+                    "where vLLM is installed; a base or merged model: no --adapter, --calibrate or --bits)")
     ap.add_argument('--calibrate', default=None, help="'content_free', or a JSON file label -> bias (from fit_label_bias on a dev split)")
     ap.add_argument('--no-generate', action='store_true', help='label scoring only')
     ap.add_argument('--gen-limit', type=int, default=None, help='generate for the first N questions only (0: none)')
@@ -835,6 +852,10 @@ def _eval(a, record:dict) -> dict:
         out = {k: m[k] for k in ('n', 'accuracy', 'macro_f1', 'pred_dist')}
         print(json.dumps(out)); return out
     if a.base_vs_ft and not a.adapter: raise DataError("--base-vs-ft needs --adapter")
+    if a.scorer != 'hf':
+        bad = [f for f, v in (('--adapter', a.adapter), ('--calibrate', a.calibrate), ('--bits', a.bits)) if v]
+        if bad: raise DataError(f"--scorer {a.scorer}: scores a base or merged model by name, so not with {', '.join(bad)}; "
+                                "merge an adapter first (med-llm-ft export --merged) or use --scorer hf")
     model_name = a.model or (adapter_base(a.adapter) if a.adapter else None) or DEFAULT_MODEL
     max_len = check_max_len(model_name, a.max_len or (1024 if any(r.options for r in recs) else 512), '--max-len')  # before the model loads
     if a.export_lm_eval:
@@ -848,10 +869,12 @@ def _eval(a, record:dict) -> dict:
         if not Path(cal).exists(): raise DataError(f"{cal}: no such calibration file (or use 'content_free')")
         cal = json.loads(Path(cal).read_text())
     layers = a.bertscore_layers if a.bertscore_layers is not None else (6 if a.bertscore_model is None else None)
-    kw = dict(records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, max_batch_tokens='auto' if a.max_batch_tokens is None else (a.max_batch_tokens or None), calibrate=cal, n_boot=a.n_boot, seed=a.seed,
+    kw = dict(scorer=a.scorer, records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, max_batch_tokens='auto' if a.max_batch_tokens is None else (a.max_batch_tokens or None), calibrate=cal, n_boot=a.n_boot, seed=a.seed,
               generate=not a.no_generate, gen_limit=a.gen_limit, max_new_tokens=a.max_new_tokens, gen_batch_size=a.gen_batch_size,
               backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device)
-    model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
+    if a.scorer == 'hf' or (not a.no_generate and a.gen_limit != 0 and a.backend == 'hf'):
+        model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
+    else: model, tok = model_name, load_tokenizer(model_name)  # vLLM loads the model itself
     base_name = Path(model_name).name
     base = ft = None
     if a.base_vs_ft or not a.adapter: base = evaluate_model(model, tok=tok, name=f'{base_name} (base)', **kw)

@@ -17,11 +17,11 @@ from .evaluation import classification_metrics, score_labels, _log_softmax
 from .zero3 import prepare_zero3, trainer_kwargs
 
 # %% auto #0
-__all__ = ['RUN_TOTALS', 'model_kw', 'check_liger', 'use_liger', 'load_for_training', 'load_splits', 'tokenize', 'to_dataset',
-           'decision_line', 'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records', 'progress_line',
-           'sft_args', 'build_trainer', 'count_params', 'plot_loss', 'preflight', 'checkpoint_problem',
-           'last_checkpoint', 'resume_totals', 'train', 'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep',
-           'plot_sweep']
+__all__ = ['PROBE_MARGIN', 'RUN_TOTALS', 'model_kw', 'check_liger', 'use_liger', 'load_for_training', 'load_splits', 'tokenize',
+           'to_dataset', 'decision_line', 'decision_tokens', 'decision_mask', 'decision_metrics', 'evaluate_records',
+           'progress_line', 'sft_args', 'build_trainer', 'memory_plan', 'set_checkpointing', 'probe_step', 'budget_gib',
+           'count_params', 'plot_loss', 'preflight', 'checkpoint_problem', 'last_checkpoint', 'resume_totals', 'train',
+           'evaluate_adapter', 'teacher_probs', 'with_teacher', 'sweep', 'plot_sweep']
 
 # %% ../nbs/01_qlora.ipynb #c006
 def model_kw(cfg:TrainConfig) -> dict:
@@ -352,6 +352,7 @@ def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|N
     dec_cb = DecisionEval(eval_records, tok, cfg) if cfg.eval_accuracy and eval_records else None
     if dec_cb: cbs.append(dec_cb)
     if cfg.stop_at_step: cbs.append(StopAt(cfg.stop_at_step))
+    if cfg.gradient_checkpointing and cfg.checkpoint_share < 1: cbs.append(_share_callback(cfg.checkpoint_share))
     dec_ids, soft_ids = None, None
     opts, labels = bool(eval_records and eval_records[0].options), eval_records[0].labels if eval_records else PUBMEDQA_LABELS
     if cfg.decision_weight != 1.0 or cfg.distill_from:
@@ -377,6 +378,74 @@ def build_trainer(cfg:TrainConfig, model, tok, train_rows:list, eval_rows:list|N
         for p in trainer.model.parameters():
             if p.requires_grad and p.dtype != torch.float32: p.data = p.data.float()
     return trainer
+
+# %% ../nbs/01_qlora.ipynb #mem01
+PROBE_MARGIN = 1.1  # a probe's peak times this must fit the budget (a training run peaked 7.7% above its probe)
+
+def memory_plan(effective:int, # examples per optimizer step: batch_size x grad_accum, kept
+                budget_gib:float, # the most GiB of allocated GPU memory the run may peak at
+                probe, # probe(micro_batch, share) -> the peak GiB of one training step with `share` of the layers checkpointed (inf: out of memory)
+               ) -> dict:
+    "The micro-batch and checkpointing for `budget_gib`: the largest divisor of `effective` that fits with every layer checkpointed, then as few checkpointed layers as fit."
+    probes = {}
+    def fits(b, share):
+        probes[f"{b}" if share == 1 else f"{b} no-ckpt" if share == 0 else f"{b} ckpt {share:g}"] = p = probe(b, share)
+        return p * PROBE_MARGIN <= budget_gib, p
+    b = next((b for b in range(effective, 0, -1) if effective % b == 0 and fits(b, 1)[0]), None)
+    if b is None: raise ConfigError(f"memory_gib: {budget_gib:g} GiB is too little for this model: one example with gradient checkpointing peaks at {probes['1']:.2f} GiB, {PROBE_MARGIN - 1:.0%} more with the margin")
+    ok, p0 = fits(b, 0)
+    share = 0.0 if ok else 1.0
+    if not ok and math.isfinite(p0):  # activation memory ~ linear in the share: the share that would just fit, rounded up to an eighth
+        p1 = probes[f"{b}"]
+        s = math.ceil(8 * (1 - (budget_gib / PROBE_MARGIN - p1) / (p0 - p1))) / 8
+        while s < 1 and not fits(b, s)[0]: s += 0.125
+        share = min(s, 1.0)
+    return {'budget_gib': round(budget_gib, 2), 'batch_size': b, 'grad_accum': effective // b, 'gradient_checkpointing': share > 0,
+            'checkpoint_share': share or 1.0, 'probes_gib': {k: round(v, 2) for k, v in probes.items()}}
+
+# %% ../nbs/01_qlora.ipynb #mem03
+def set_checkpointing(model, # a transformers model (or a peft model around one)
+                      share:float=1.0, # the share of decoder layers to recompute, spread evenly: 1 all, 0 none (checkpointing off)
+                     ) -> int:
+    "Gradient checkpointing (non-reentrant) on `share` of `model`'s decoder layers; returns how many are checkpointed."
+    from transformers.modeling_layers import GradientCheckpointingLayer
+    if share <= 0: model.gradient_checkpointing_disable(); return 0
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+    layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
+    for i, m in enumerate(layers): m.gradient_checkpointing = math.floor((i + 1) * share + 1e-9) > math.floor(i * share + 1e-9)
+    return sum(m.gradient_checkpointing for m in layers)
+
+def _share_callback(share:float):
+    "A callback that sets checkpointing to `share` of the layers once the trainer has turned it on for all of them (at the start of `train`)."
+    from transformers import TrainerCallback
+    class CheckpointShare(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kw): set_checkpointing(model, share)
+    return CheckpointShare()
+
+def probe_step(trainer, # a trainer from `build_trainer`, not yet trained
+               batch:int, # the micro-batch to try
+               share:float, # the share of layers checkpointed (0: checkpointing off)
+              ) -> float:
+    "Peak GiB of one training step of `trainer` on its `batch` longest rows, AdamW's two fp32 moments added (inf if it ran out of memory)."
+    import torch
+    model, ds = trainer.model, trainer.train_dataset
+    lens = [len(x) for x in ds['input_ids']]
+    rows = [ds[i] for i in sorted(range(len(lens)), key=lambda i: -lens[i])[:batch]]
+    set_checkpointing(model, share)
+    trainer.current_gradient_accumulation_steps = 1  # (set by the training loop, read by training_step)
+    model.train(); torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
+    try:
+        trainer.training_step(model, trainer._prepare_inputs(trainer.data_collator(rows)))
+        peak = torch.cuda.max_memory_allocated()
+    except torch.OutOfMemoryError: peak = float('inf')
+    finally: model.zero_grad(set_to_none=True); torch.cuda.empty_cache()
+    return (peak + 8 * sum(p.numel() for p in model.parameters() if p.requires_grad)) / 2**30
+
+def budget_gib(memory_gib) -> float:
+    "`memory_gib` in GiB: a number as it is, 'auto' 90% of this GPU's memory."
+    import torch
+    if not on_gpu(): raise ConfigError("memory_gib: the budget is measured on a GPU, and there is none here; set batch_size and gradient_checkpointing")
+    return 0.9 * torch.cuda.get_device_properties(0).total_memory / 2**30 if memory_gib == 'auto' else float(memory_gib)
 
 # %% ../nbs/01_qlora.ipynb #c029
 def count_params(model) -> int:
@@ -499,6 +568,7 @@ def train(cfg:TrainConfig) -> dict:
     import torch
     from transformers import set_seed
     validate(cfg)
+    if cfg.memory_gib: budget_gib(cfg.memory_gib)  # no GPU: an error before anything loads
     if cfg.eval_only or _has_folds(cfg):
         raise ConfigError(f"{'eval_only' if cfg.eval_only else 'folds'}: train() fine-tunes one model; run(cfg) from med_llm_ft.cli "
                           "(what `med-llm-ft train` calls) also evaluates saved adapters and trains fold ensembles")
@@ -520,6 +590,11 @@ def train(cfg:TrainConfig) -> dict:
     if cfg.distill_from: tr_rows = with_teacher(tr_rows, cfg, sp['train'][0].labels)
     set_seed(cfg.seed)  # adapters are initialised from the seed, whatever ran before
     trainer = build_trainer(cfg, model, tok, tr_rows, va_rows, sp['valid'])
+    if cfg.memory_gib:  # one probe step per candidate, then the trainer again with the chosen micro-batch and checkpointing
+        plan = memory_plan(cfg.batch_size * cfg.grad_accum, budget_gib(cfg.memory_gib), lambda b, ck: probe_step(trainer, b, ck))
+        cfg = dataclasses.replace(cfg, **{k: plan[k] for k in ('batch_size', 'grad_accum', 'gradient_checkpointing', 'checkpoint_share')})
+        set_checkpointing(trainer.model, cfg.checkpoint_share if cfg.gradient_checkpointing else 0)  # (the probes left it as the last one had it)
+        trainer, res['memory_plan'] = build_trainer(cfg, trainer.model, tok, tr_rows, va_rows, sp['valid']), plan
     ckpt = _last_checkpoint(out) if cfg.resume else None
     if cfg.resume and ckpt is None: print(f"resume: no checkpoint in {out}; starting from the beginning", file=sys.stderr)
     prior = resume_totals(trainer, ckpt)  # the run's loss, tokens and time before the checkpoint
