@@ -872,9 +872,8 @@ def _eval(a, record:dict) -> dict:
     kw = dict(scorer=a.scorer, records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, max_batch_tokens='auto' if a.max_batch_tokens is None else (a.max_batch_tokens or None), calibrate=cal, n_boot=a.n_boot, seed=a.seed,
               generate=not a.no_generate, gen_limit=a.gen_limit, max_new_tokens=a.max_new_tokens, gen_batch_size=a.gen_batch_size,
               backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device)
-    if a.scorer == 'hf' or (not a.no_generate and a.gen_limit != 0 and a.backend == 'hf'):
-        model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
-    else: model, tok = model_name, load_tokenizer(model_name)  # vLLM loads the model itself
+    if a.scorer == 'hf': model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
+    else: model, tok = model_name, None  # evaluate_model loads what it needs beside vLLM: the tokenizer, the model only to generate with 'hf'
     base_name = Path(model_name).name
     base = ft = None
     if a.base_vs_ft or not a.adapter: base = evaluate_model(model, tok=tok, name=f'{base_name} (base)', **kw)
