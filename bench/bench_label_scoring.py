@@ -19,7 +19,9 @@ the JSON gives the agreement, the largest score difference and how many disagree
     python bench/bench_label_scoring.py --run pubmedqa@shape:smollm2-135m --run mcq@shape:qwen2.5-1.5b \\
         --tokenizer .bench/tok --data .bench/pubmedqa --out experiments/label-scoring-speed/results/label_scoring_h200.json   # one H200
 
-Add `--vllm` to time `serving.vllm_score_labels` beside them (vLLM's prompt log-probabilities, one engine per workload).
+Add `--vllm` to time `serving.vllm_score_labels` beside them (vLLM's prompt log-probabilities, one engine per workload),
+`--liger` to time the new scorer once more after Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) are put into the model (last, since
+they patch it in place), and `--profile` for the GPU kernels that take the forward's time (torch.profiler, one pass).
 
 (.bench/tok: `load_tokenizer().save_pretrained('.bench/tok')`; .bench/pubmedqa: a copy of ori_pqal.json. On a GPU machine without
 lm-eval, carry the wheels of lm_eval 0.4.13, datasets 5.2.0, dill 0.4.1 and multiprocess 0.70.19.)
@@ -110,6 +112,8 @@ def main(argv=None):
     ap.add_argument('--lm-eval-batch-size', type=int, default=None, help="lm-eval's batch size (default 64 on GPU, 16 on CPU)")
     ap.add_argument('--no-lm-eval', action='store_true', help='leave lm-eval out')
     ap.add_argument('--vllm', action='store_true', help="also `serving.vllm_score_labels`: the model saved to a folder, one vLLM engine per workload (prefix caching on)")
+    ap.add_argument('--liger', action='store_true', help="also the new scorer with Liger's kernels in the model (GPU, liger-kernel installed)")
+    ap.add_argument('--profile', action='store_true', help="the forward's top GPU kernels by time (torch.profiler), with and without --liger")
     ap.add_argument('--repeats', type=int, default=3, help='time our two scorers this many times, interleaved, and keep the fastest of each (lm-eval: once)')
     ap.add_argument('--out', default='bench_label_scoring.json', help='the JSON to write')
     a = ap.parse_args(argv)
@@ -160,6 +164,7 @@ def main(argv=None):
                             'new': round(float(np.mean([p == r.answer for p, r in zip(new['pred'], recs)])), 4)}}
         res['speedup_new_vs_today'] = round(t_old / t_new, 2)
         res['phases'] = phases(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'], timed)
+        if a.profile: res['profile'] = profile(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'])
         if not a.no_lm_eval:
             try: res['scorers']['lm_eval_hf'], theirs = run_lm_eval(model, tok, recs, max_len, lm_bs)
             except Exception as e:  # (a missing or mismatched lm-eval dependency): the run keeps its other numbers and says why
@@ -174,6 +179,15 @@ def main(argv=None):
             else:
                 res['agreement']['vllm_vs_new'] = agreement(labels, labels, new['raw_scores'], vs)
                 res['speedup_vllm_vs_new'] = round(t_new / res['scorers']['vllm']['seconds'], 2)
+        if a.liger:  # last: the kernels go into this model for good, so it is not used again
+            try: res['scorers']['new_liger'], ls = run_liger(model, tok, recs, max_len, a.batch_size, mbt, a.repeats, timed)
+            except Exception as e: res['scorers']['new_liger'] = {'error': f"{type(e).__name__}: {e}"[-2000:]}
+            else:
+                res['agreement']['new_liger_vs_new'] = agreement(labels, labels, new['raw_scores'], ls)
+                res['speedup_new_liger_vs_new'] = round(t_new / res['scorers']['new_liger']['seconds'], 2)
+                res['phases_liger'] = phases(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'], timed)
+                if a.profile: res['profile_liger'] = profile(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'])
+            del models[mspec]
         results.append(res)
         print(json.dumps({k: res[k] for k in ('workload', 'model', 'n', 'scorers', 'agreement')}), flush=True)
 
@@ -210,12 +224,47 @@ def phases(model, tok, recs, max_len, batch_size, max_batch_tokens, timed):
             'forward_tflop_per_s': round(flop / 1e12 / t_fwd, 1), 'questions_per_s_at_790_tflop_per_s': round(len(recs) / (flop / 790e12), 1)}
 
 
+def profile(model, tok, recs, max_len, batch_size, max_batch_tokens, top=15):
+    "The forward's time by kernel (torch.profiler over one `_forward_rows` pass; on a CPU its operators): the `top`, their share and calls."
+    import torch
+    from torch.profiler import profile as prof, ProfilerActivity
+    from med_llm_ft.data import SYSTEM_PROMPT
+    from med_llm_ft.evaluation import _rows_for, _forward_rows
+    cuda = next(model.parameters()).is_cuda
+    rows, _ = _rows_for(recs, tok, 'chat', SYSTEM_PROMPT, max_len, True)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    with prof(activities=[ProfilerActivity.CUDA if cuda else ProfilerActivity.CPU]) as p:
+        _forward_rows(model, rows, batch_size, pad, max_batch_tokens)
+        if cuda: torch.cuda.synchronize()
+    us = (lambda e: e.self_device_time_total) if cuda else (lambda e: e.self_cpu_time_total)
+    ev = sorted((e for e in p.key_averages() if us(e) > 0), key=lambda e: -us(e))
+    total = sum(map(us, ev))
+    return {'device': 'cuda' if cuda else 'cpu', 'ms': round(total / 1e3, 2),
+            'top': [{'kernel': e.key[:120], 'ms': round(us(e) / 1e3, 2), 'share': round(us(e) / total, 4), 'calls': e.count} for e in ev[:top]]}
+
+
+def run_liger(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
+    "(timing, raw scores) of `score_labels` after Liger's RMSNorm, RoPE and SwiGLU kernels are put into `model` (`models.apply_liger`, as `evaluate_model` does)."
+    from med_llm_ft.models import apply_liger
+    from med_llm_ft.evaluation import score_labels
+    apply_liger(model)
+    score_labels(model, tok, recs[:4], max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt)  # warm-up (Triton compiles)
+    best, out = float('inf'), None
+    for _ in range(repeats):
+        o, t = timed(lambda: score_labels(model, tok, recs, max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt))
+        if t < best: best, out = t, o
+    return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'liger_kernel': _version('liger-kernel')}, out['raw_scores']
+
+
 def run_vllm(model, tok, recs, max_len, dtype, repeats):
     "(timing, raw scores) of `serving.vllm_score_labels` on `model` saved to a folder, one engine started for it (its start not timed)."
     from med_llm_ft.serving import VLLMEngine, vllm_score_labels
     with tempfile.TemporaryDirectory() as d:
         model.save_pretrained(d); tok.save_pretrained(d)
-        with VLLMEngine(d, dtype=dtype, max_model_len=max_len + 1, enable_prefix_caching=True) as eng:
+        import torch
+        if torch.cuda.is_available(): torch.cuda.empty_cache()  # this process keeps its model: vLLM gets a share of the memory, not 90%
+        kw = {'gpu_memory_utilization': 0.6} if torch.cuda.is_available() else {}
+        with VLLMEngine(d, dtype=dtype, max_model_len=max_len + 1, enable_prefix_caching=True, **kw) as eng:
             vllm_score_labels(d, recs[:4], max_len=max_len, engine=eng)  # warm-up
             best, out = float('inf'), None
             for _ in range(repeats):

@@ -12,9 +12,9 @@ import numpy as np
 
 from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, DataError, QARecord, template_parts, format_example,
                              target_text, parse_decision, load_records, load_tokenizer, resolve_model, official_split,
-                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _truncate_context, check_writable,
+                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _encode, check_writable,
                              cli_parser, quieted, progress_bar)
-from .models import load_model, apply_adapter, adapter_base, run_record, check_max_len
+from .models import load_model, apply_adapter, adapter_base, run_record, check_max_len, liger_blocker, apply_liger
 
 # %% auto #0
 __all__ = ['UNPARSED', 'TOO_LONG', 'MAX_BATCH_TOKENS', 'SCORE_CHUNK', 'BACKENDS', 'SCORERS', 'DATASET_NAMES',
@@ -161,25 +161,46 @@ def _cut_question(r:QARecord, tok, template, system, budget, parts) -> tuple:
         if len(ids) <= budget: return p, ids
     raise TooLong(f"record {r.id}: cannot be cut to {budget} tokens: the prompt without its question already takes {n - len(q)}; raise max_len")
 
+def _fit_many(recs:list, tok, template, system, budgets:list, parts, n_tokens:list, too_long:str) -> list:
+    "`fit_prompt` for many records in a few batched tokenizer calls (not several per record): a (prompt, ids, truncated) or a `TooLong` for each."
+    fmt = lambda r: format_example(r, tok, template, system, explain=False, parts=parts)['prompt']
+    out, L, last = [None] * len(recs), list(n_tokens), {}
+    whole = [i for i, n in enumerate(n_tokens) if n is None or n <= budgets[i]]  # `n_tokens`: the untruncated length, where the caller knows it
+    ps = [fmt(recs[i]) for i in whole]
+    for i, p, ids in zip(whole, ps, _encode(tok, ps)):
+        if len(ids) <= budgets[i]: out[i] = (p, ids, False)
+        else: L[i] = len(ids)
+    rest = [i for i in range(len(recs)) if out[i] is None]
+    ctx = dict(zip(rest, _encode(tok, ['\n'.join(recs[i].context) for i in rest])))
+    for slack in (0, 8, 32, 128):  # the abstract cut from the front, by what is over and a growing slack (decoding can merge tokens)
+        todo = [i for i in rest if out[i] is None]
+        if not todo: break
+        r2 = []
+        for i in todo:
+            keep = max(0, len(ctx[i]) - (L[i] - budgets[i]) - slack)
+            r2.append(dataclasses.replace(recs[i], context=[tok.decode(ctx[i][len(ctx[i]) - keep:])] if keep else []))
+        ps = [fmt(r) for r in r2]
+        for i, p, ids in zip(todo, ps, _encode(tok, ps)):
+            if len(ids) <= budgets[i]: out[i] = (p, ids, True)
+            else: last[i] = len(ids)
+    for i in (i for i in rest if out[i] is None):
+        r = recs[i]
+        if too_long == 'truncate':
+            try: out[i] = (*_cut_question(r, tok, template, system, budgets[i], parts), 'question')
+            except TooLong as e: out[i] = e
+            continue
+        what = 'its question and options take' if r.options else 'its question alone (without the abstract) takes'
+        out[i] = TooLong(f"record {r.id}: {what} {last[i]} tokens, more than the {budgets[i]} that max_len leaves for the prompt; raise max_len, "
+                         f"or choose too_long='skip' (left out, counted in the report) or 'truncate' (the question's middle cut, recorded)")
+    return out
+
 def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, budget:int=512, parts=None, n_tokens:int|None=None,
                too_long:str='error' # a prompt too long without its abstract: 'error' (TooLong), 'skip' (TooLong too: the caller leaves it out) or 'truncate' (cut the question)
               ) -> tuple:
     "(prompt text, token ids, truncated) with the abstract cut from the front until the prompt takes at most `budget` tokens; truncated is 'question' where the question was cut."
-    if n_tokens is None or n_tokens <= budget:  # `n_tokens`: the untruncated prompt's length, when the caller knows it
-        p = format_example(r, tok, template, system, explain=False, parts=parts)['prompt']
-        ids = tok(p, add_special_tokens=False)['input_ids']
-        if len(ids) <= budget: return p, ids, False
-    else: ids = [0] * n_tokens
-    n_ctx = len(tok('\n'.join(r.context), add_special_tokens=False)['input_ids'])
-    for slack in (0, 8, 32, 128):
-        r2 = _truncate_context(r, tok, n_ctx - (len(ids) - budget) - slack)
-        p = format_example(r2, tok, template, system, explain=False, parts=parts)['prompt']
-        ids2 = tok(p, add_special_tokens=False)['input_ids']
-        if len(ids2) <= budget: return p, ids2, True
-    if too_long == 'truncate': return (*_cut_question(r, tok, template, system, budget, parts), 'question')
-    what = 'its question and options take' if r.options else 'its question alone (without the abstract) takes'
-    raise TooLong(f"record {r.id}: {what} {len(ids2)} tokens, more than the {budget} that max_len leaves for the prompt; raise max_len, "
-                  f"or choose too_long='skip' (left out, counted in the report) or 'truncate' (the question's middle cut, recorded)")
+    res = _fit_many([r], tok, template, system, [budget], parts, [n_tokens], too_long)[0]
+    if isinstance(res, TooLong): raise res
+    return res
 
 # %% ../nbs/03_eval.ipynb #c024
 def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
@@ -188,38 +209,44 @@ def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
     lead = _lead(dataclasses.replace(recs[0], answer=recs[0].labels[0]), tok, template, system, parts)  # the same for every record
     prompts = [format_example(r, tok, template, system, explain=False, parts=parts)['prompt'] for r in recs]
     conts = [[lead + _continuation(r, l) for l in r.labels] for r in recs]
-    # Tokenizing is a large share of the time on a GPU, so each prompt is tokenized once, in one batched call, and each
-    # continuation together with the prompt's last few tokens only; where those tokens do not come back unchanged
-    # (a merge across the boundary), the record falls back to tokenizing prompt + continuation in full.
-    enc = tok(prompts, add_special_tokens=False, return_offsets_mapping=True)
-    P_all, starts = enc['input_ids'], [o[max(0, len(o) - 4)][0] if o else 0 for o in enc['offset_mapping']]
-    T_all = iter(tok([p[st:] + c for p, st, cs in zip(prompts, starts, conts) for c in cs], add_special_tokens=False)['input_ids'])
+    # Tokenizing is most of the CPU's time, so it goes in a few batched calls: each prompt once, and each continuation with
+    # the prompt's last few tokens only; where those tokens do not come back unchanged (a merge across the boundary), the
+    # record falls back to tokenizing prompt + continuation in full. Prompts too long for `max_len` are cut together.
+    P, starts = _encode(tok, prompts, offsets=True)
+    starts = [o[max(0, len(o) - 4)][0] if o else 0 for o in starts]
+    T_all = iter(_encode(tok, [p[st:] + c for p, st, cs in zip(prompts, starts, conts) for c in cs]))
+    full = []
+    for p, ids, cs in zip(prompts, P, conts):
+        m, tails = min(4, len(ids)), [next(T_all) for _ in cs]
+        full.append([ids + t[m:] for t in tails] if all(t[:m] == ids[len(ids) - m:] for t in tails) else _encode(tok, [p + c for c in cs]))
+    C, trunc, errors, pending = [None] * len(recs), [False] * len(recs), {}, list(range(len(recs)))
+    for attempt in range(4):
+        for i in pending:
+            C[i] = [f[len(P[i]):] if f[:len(P[i])] == P[i] else _encode(tok, [c])[0] for f, c in zip(full[i], conts[i])]
+        over = [i for i in pending if len(P[i]) + max(map(len, C[i])) > max_len]
+        if not over or attempt == 3: break
+        fits = _fit_many([recs[i] for i in over], tok, template, system, [max_len - max(map(len, C[i])) for i in over], parts,
+                         [len(P[i]) for i in over], too_long)  # cut the abstract, keep the question
+        for i, f in zip(over, fits):
+            if isinstance(f, TooLong): errors[i] = f
+            else: prompts[i], P[i], trunc[i] = f
+        pending = [i for i in over if i not in errors]
+        F = iter(_encode(tok, [prompts[i] + c for i in pending for c in conts[i]]))
+        for i in pending: full[i] = [next(F) for _ in conts[i]]
+    if errors and too_long != 'skip': raise errors[min(errors)]
     rows, meta = [], []
-    for i, (r, p, P, cs) in enumerate(zip(recs, prompts, P_all, conts)):
-        m, trunc = min(4, len(P)), False
-        tails = [next(T_all) for _ in cs]
-        if all(t[:m] == P[len(P) - m:] for t in tails): full = [P + t[m:] for t in tails]
-        else: full = tok([p + c for c in cs], add_special_tokens=False)['input_ids']
-        skip = False
-        for _ in range(3):
-            C = [f[len(P):] if f[:len(P)] == P else tok(c, add_special_tokens=False)['input_ids'] for f, c in zip(full, cs)]
-            if len(P) + max(map(len, C)) <= max_len: break
-            try: p, P, trunc = fit_prompt(r, tok, template, system, max_len - max(map(len, C)), parts, len(P), too_long)  # cut the abstract, keep the question
-            except TooLong:
-                if too_long != 'skip': raise
-                skip = True; break
-            full = tok([p + c for c in cs], add_special_tokens=False)['input_ids']
-        if skip:  # left out of the scores, counted by score_labels
-            meta.append({'labels': r.labels, 'fast': False, 'shared': False, 'n_prompt': len(P), 'truncated': False, 'skipped': True}); continue
-        k = 0
-        while all(len(c) > k for c in C) and len({c[k] for c in C}) == 1: k += 1
-        js = list(range(len(C)))
-        if fast and all(len(c) == k + 1 for c in C) and len({c[k] for c in C}) == len(C):
-            rows.append((P + C[0][:k], len(P), [c[k] for c in C], i, js, None))  # one next token per label
-        elif fast and len(C) > 1: rows.append((P + C[0][:k], len(P), None, i, js, [c[k:] for c in C]))  # longer option tails
-        else: rows += [(P + c, len(P), None, i, [j], None) for j, c in enumerate(C)]
-        meta.append({'labels': r.labels, 'fast': rows[-1][2] is not None, 'shared': rows[-1][5] is not None, 'n_prompt': len(P),
-                     'truncated': bool(trunc), 'cut_question': trunc == 'question'})
+    for i, r in enumerate(recs):
+        if i in errors:  # too_long='skip': left out of the scores, counted by score_labels
+            meta.append({'labels': r.labels, 'fast': False, 'shared': False, 'n_prompt': len(P[i]), 'truncated': False, 'skipped': True}); continue
+        Pi, Ci, k = P[i], C[i], 0
+        while all(len(c) > k for c in Ci) and len({c[k] for c in Ci}) == 1: k += 1
+        js = list(range(len(Ci)))
+        if fast and all(len(c) == k + 1 for c in Ci) and len({c[k] for c in Ci}) == len(Ci):
+            rows.append((Pi + Ci[0][:k], len(Pi), [c[k] for c in Ci], i, js, None))  # one next token per label
+        elif fast and len(Ci) > 1: rows.append((Pi + Ci[0][:k], len(Pi), None, i, js, [c[k:] for c in Ci]))  # longer option tails
+        else: rows += [(Pi + c, len(Pi), None, i, [j], None) for j, c in enumerate(Ci)]
+        meta.append({'labels': r.labels, 'fast': rows[-1][2] is not None, 'shared': rows[-1][5] is not None, 'n_prompt': len(Pi),
+                     'truncated': bool(trunc[i]), 'cut_question': trunc[i] == 'question'})
     return rows, meta
 
 # %% ../nbs/03_eval.ipynb #c025
@@ -546,15 +573,27 @@ def dataset_task(records:list) -> tuple:
     return name, f"multiple choice ({letters[0]}-{letters[-1]})"
 
 # %% ../nbs/03_eval.ipynb #c054
+def _liger_for(model, liger) -> bool:
+    "Whether `model` scores with Liger's kernels, put in here: `liger` True (a `DataError` where they cannot run), False, or 'auto' (where they can)."
+    if liger is False: return False
+    dev = next(model.parameters()).device
+    why = liger_blocker(getattr(getattr(model, 'config', None), 'model_type', None)) or (None if dev.type == 'cuda' else f"the model is on {dev}, not a GPU")
+    if why and liger is True: raise DataError(f"liger: {why}; pass liger=False")
+    if not why: apply_liger(model)
+    return not why
+
 def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=None, tok=None, template:str='chat',
                    max_len:int=512, batch_size:int=16, calibrate=None, system:str=SYSTEM_PROMPT, n_boot:int=1000, seed:int=0,
                    generate:bool=True, gen_limit:int|None=None, max_new_tokens:int=256, gen_batch_size:int=8, backend:str='hf',
                    bertscore_model:str|None=None, bertscore_layers:int|None=6, name:str|None=None, device:str|None=None,
                    too_long:str='error', # a question longer than max_len without its abstract: 'error', 'skip' (left out, counted) or 'truncate' (recorded)
                    max_batch_tokens:int|str|None='auto', # label scoring's batch size in tokens (`score_labels`)
-                   scorer:str='hf') -> dict: # label scoring: 'hf' (`score_labels`) or 'vllm' (`serving.vllm_score_labels`: the model by name, no adapter)
+                   scorer:str='hf', # label scoring: 'hf' (`score_labels`) or 'vllm' (`serving.vllm_score_labels`: the model by name, no adapter)
+                   liger:bool|str=False) -> dict: # Liger's kernels put into the model (in place) for the 'hf' scorer: True, False, or 'auto' (on a GPU where they run)
     "Label scoring with bootstrap intervals, plus (if `generate`) generated answers with parsed decisions, ROUGE and BERTScore."
     records = records if records is not None else load_records(sample_path())
+    if liger not in (True, False, 'auto'): raise DataError(f"liger: {liger!r} is not True, False or 'auto'")
+    if liger is True and scorer == 'hf' and (why := liger_blocker()): raise DataError(f"liger: {why}; pass liger=False")  # before anything loads
     gen_hf = generate and gen_limit != 0 and backend == 'hf'
     if scorer != 'hf':
         if calibrate: raise DataError(f"calibrate: label bias is fitted with the 'hf' scorer; scorer {scorer!r} scores without it")
@@ -567,6 +606,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
         if tok is None: raise ValueError("evaluate_model: pass `tok` with a model object")
         model = apply_adapter(model_or_path, adapter) if adapter else model_or_path
         mname = getattr(getattr(model, 'config', None), 'name_or_path', '') or type(model).__name__
+    lg = scorer == 'hf' and _liger_for(model, liger)
     if scorer == 'hf': sc = score_labels(model, tok, records, template, max_len, batch_size, calibrate, system, too_long=too_long, max_batch_tokens=max_batch_tokens)
     else:
         sc = _registered(SCORERS, scorer, 'scorer')(mname, records, adapter=adapter, template=template, system=system, max_len=max_len, too_long=too_long)
@@ -579,7 +619,7 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
            'adapter': str(adapter) if adapter else None, 'template': template, 'n': len(records), 'ids': [r.id for r in records],
            'gold': gold, 'labels': list(labels),
            'scoring': {'pred': sc['pred'], 'scores': sc['scores'].tolist(), 'calibrate': sc['calibrate'], 'bias': sc['bias'].tolist(),
-                       'scorer': scorer, 'seconds': round(sc['seconds'], 3), 'questions_per_s': round(sc['questions_per_s'], 2),
+                       'scorer': scorer, 'liger': lg, 'seconds': round(sc['seconds'], 3), 'questions_per_s': round(sc['questions_per_s'], 2),
                        'n_truncated': sc['n_truncated'], 'max_len': max_len, 'max_batch_tokens': sc['max_batch_tokens'], 'too_long': too_long, 'n_skipped': n_all - len(records),
                        'skipped_ids': sc['skipped_ids'], 'cut_ids': sc['cut_ids']},
            'classification': classification_metrics(gold, sc['pred'], labels),
@@ -823,6 +863,9 @@ def cli_eval(argv:list|None=None) -> dict:
     ap.add_argument('--max-batch-tokens', type=int, default=None, help="label scoring's batches on a GPU: rows x longest row at most this (default: from the GPU's free memory; 0: --batch-size rows)")
     ap.add_argument('--scorer', default='hf', choices=sorted(SCORERS), help="label scoring: 'hf' (transformers) or 'vllm' (vLLM's prompt log-probabilities, "
                     "where vLLM is installed; a base or merged model: no --adapter, --calibrate or --bits)")
+    ap.add_argument('--liger', default='false', choices=['auto', 'true', 'false'], help="Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) in the model "
+                    "for label scoring and generation: 'false', 'auto' (on a GPU with liger-kernel installed), 'true' (an error where they cannot run); "
+                    "faster once compiled, so for long runs")
     ap.add_argument('--calibrate', default=None, help="'content_free', or a JSON file label -> bias (from fit_label_bias on a dev split)")
     ap.add_argument('--no-generate', action='store_true', help='label scoring only')
     ap.add_argument('--gen-limit', type=int, default=None, help='generate for the first N questions only (0: none)')
@@ -864,6 +907,7 @@ def _eval(a, record:dict) -> dict:
         print(f"wrote {y} and its JSONL: lm_eval --model hf --model_args pretrained=MODEL --include_path {a.export_lm_eval} --tasks {y.stem}")
         return {'lm_eval_task': str(y), 'n': len(recs)}
     check_writable(a.out)
+    if a.liger == 'true' and a.scorer == 'hf' and (why := liger_blocker()): raise DataError(f"--liger true: {why}; use --liger false or auto")
     cal = a.calibrate
     if cal and cal != 'content_free':
         if not Path(cal).exists(): raise DataError(f"{cal}: no such calibration file (or use 'content_free')")
@@ -871,7 +915,8 @@ def _eval(a, record:dict) -> dict:
     layers = a.bertscore_layers if a.bertscore_layers is not None else (6 if a.bertscore_model is None else None)
     kw = dict(scorer=a.scorer, records=recs, template=a.template, max_len=max_len, too_long=a.too_long, batch_size=a.batch_size, max_batch_tokens='auto' if a.max_batch_tokens is None else (a.max_batch_tokens or None), calibrate=cal, n_boot=a.n_boot, seed=a.seed,
               generate=not a.no_generate, gen_limit=a.gen_limit, max_new_tokens=a.max_new_tokens, gen_batch_size=a.gen_batch_size,
-              backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device)
+              backend=a.backend, bertscore_model=a.bertscore_model, bertscore_layers=layers, device=a.device,
+              liger={'auto': 'auto', 'true': True, 'false': False}[a.liger])
     if a.scorer == 'hf': model, tok = load_model(model_name, device=a.device, quant={4: '4bit', 8: '8bit'}.get(a.bits, 'none'))
     else: model, tok = model_name, None  # evaluate_model loads what it needs beside vLLM: the tokenizer, the model only to generate with 'hf'
     base_name = Path(model_name).name

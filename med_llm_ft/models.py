@@ -13,10 +13,11 @@ from .data import (DataError, ConfigError, DEFAULT_MODEL, resolve_model, load_to
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'SDPA_DIVERGES', 'TINY', 'LORA_PRESETS', 'auto_dtype', 'on_gpu', 'bf16_native', 'machine_dtype',
            'resolve_dtype', 'amp_flags', 'free_port', 'git_state', 'hardware', 'run_record', 'bnb_config', 'quiet_bnb',
-           'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for', 'prepare_kbit', 'load_model', 'tiny_config',
-           'make_tiny_model', 'max_positions', 'check_max_len', 'linear_names', 'lora_targets', 'add_lora', 'base_name',
-           'adapter_base', 'record_base', 'apply_adapter', 'save_adapter', 'adapter_load_kw', 'load_adapter',
-           'merge_adapter', 'zip_adapter', 'check_adapter', 'model_card', 'export_adapter', 'cli_export']
+           'cpu_has_avx512_bf16', 'fix_4bit_cpu', 'attention_for', 'liger_blocker', 'apply_liger', 'prepare_kbit',
+           'load_model', 'tiny_config', 'make_tiny_model', 'max_positions', 'check_max_len', 'linear_names',
+           'lora_targets', 'add_lora', 'base_name', 'adapter_base', 'record_base', 'apply_adapter', 'save_adapter',
+           'adapter_load_kw', 'load_adapter', 'merge_adapter', 'zip_adapter', 'check_adapter', 'model_card',
+           'export_adapter', 'cli_export']
 
 # %% ../nbs/00_models.ipynb #c006
 def auto_dtype(cuda:bool, # a GPU does the compute
@@ -164,6 +165,22 @@ def attention_for(attn:str|None, # the configured `attn_implementation` (None: c
 def _model_type(path) -> str:
     from transformers import AutoConfig
     return AutoConfig.from_pretrained(path).model_type
+
+# %% ../nbs/00_models.ipynb #lg02
+def liger_blocker(model_type:str|None=None) -> str|None:
+    "Why Liger's kernels cannot run here (no package, no GPU) or for a model of `model_type` (a type Liger lacks), or None where they can."
+    try: from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+    except ImportError as e: return f"needs the liger-kernel package (pip install liger-kernel): {e}"
+    if not on_gpu(): return "Liger's kernels are Triton kernels and need a GPU"
+    if model_type is not None and model_type not in MODEL_TYPE_TO_APPLY_LIGER_FN: return f"Liger has no kernels for model type {model_type!r}"
+    return None
+
+def apply_liger(model):
+    "`model` with Liger's RMSNorm, RoPE and SwiGLU kernels put in, in place (in the base model under adapters); its loss and LM head as they were."
+    from liger_kernel.transformers import _apply_liger_kernel_to_instance
+    base = model.get_base_model() if hasattr(model, 'get_base_model') else model
+    _apply_liger_kernel_to_instance(model=base, rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False)
+    return model
 
 # %% ../nbs/00_models.ipynb #kb02
 def prepare_kbit(model, # a k-bit quantized transformers model

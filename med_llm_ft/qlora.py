@@ -11,7 +11,7 @@ import numpy as np
 
 from .data import (DataError, ConfigError, QARecord, PUBMEDQA_LABELS, format_example, load_records, sample_path, subset,
                              split_records, balance_records, augment_records, tokenize_records, is_quiet, load_tokenizer, check_writable)
-from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu, run_record, record_base, check_max_len, resolve_model, _model_type
+from .models import load_model, load_adapter, add_lora, lora_targets, resolve_dtype, amp_flags, on_gpu, run_record, record_base, check_max_len, resolve_model, _model_type, liger_blocker, apply_liger
 from .config import TrainConfig, validate, save_config, list_recipes, _apply, _has_folds
 from .evaluation import classification_metrics, score_labels, _log_softmax
 from .zero3 import prepare_zero3, trainer_kwargs
@@ -30,11 +30,8 @@ def model_kw(cfg:TrainConfig) -> dict:
 
 def check_liger(cfg:TrainConfig) -> None:
     "A `ConfigError` unless Liger's kernels can run here for `cfg`'s model: the package, a GPU, a model type Liger knows."
-    try: from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
-    except ImportError as e: raise ConfigError(f"liger: needs the liger-kernel package (pip install liger-kernel): {e}") from None
-    if not on_gpu(): raise ConfigError("liger: Liger's kernels are Triton kernels and need a GPU")
-    if (mt := _model_type(resolve_model(cfg.model))) not in MODEL_TYPE_TO_APPLY_LIGER_FN:
-        raise ConfigError(f"liger: Liger has no kernels for model type {mt!r} ({cfg.model}); set liger: false")
+    why = liger_blocker() or liger_blocker(_model_type(resolve_model(cfg.model)))  # the model's type is read only where the rest allows
+    if why: raise ConfigError(f"liger: {why} ({cfg.model}); set liger: false")
 
 def use_liger(cfg:TrainConfig) -> bool:
     "Whether `cfg` trains with Liger's kernels: `liger` true (a `ConfigError` where they cannot run), false, or 'auto' (where they can)."
@@ -50,9 +47,7 @@ def load_for_training(cfg:TrainConfig, liger:bool|None=None) -> tuple:
     gc_here = cfg.gradient_checkpointing and (cfg.quant != 'none' or cfg.method == 'lora')  # full fine-tuning: the trainer turns it on
     if liger is None: liger = use_liger(cfg)  # checked before anything loads
     model, tok = load_model(**model_kw(cfg), train=True, gradient_checkpointing=gc_here, kbit_fp32=cfg.kbit_fp32)
-    if liger:  # RMSNorm, RoPE and SwiGLU; the loss stays ours (TRL's fused LM head)
-        from liger_kernel.transformers import _apply_liger_kernel_to_instance
-        _apply_liger_kernel_to_instance(model=model, rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False)
+    if liger: apply_liger(model)  # RMSNorm, RoPE and SwiGLU; the loss stays ours (TRL's fused LM head)
     return model, tok
 
 # %% ../nbs/01_qlora.ipynb #c009
