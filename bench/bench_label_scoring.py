@@ -19,7 +19,8 @@ the JSON gives the agreement, the largest score difference and how many disagree
     python bench/bench_label_scoring.py --run pubmedqa@shape:smollm2-135m --run mcq@shape:qwen2.5-1.5b \\
         --tokenizer .bench/tok --data .bench/pubmedqa --out experiments/label-scoring-speed/results/label_scoring_h200.json   # one H200
 
-Add `--vllm` to time `serving.vllm_score_labels` beside them (vLLM's prompt log-probabilities, one engine per workload),
+Add `--vllm` to time `serving.vllm_score_labels` beside them (one engine per workload, in the mode where a label's next token is
+scored among the labels' tokens; options of several tokens by prompt log-probabilities),
 `--liger` to time the new scorer once more after Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) are put into the model (last, since
 they patch it in place), and `--profile` for the GPU kernels that take the forward's time (torch.profiler, one pass).
 
@@ -264,7 +265,7 @@ def run_vllm(model, tok, recs, max_len, dtype, repeats):
         import torch
         if torch.cuda.is_available(): torch.cuda.empty_cache()  # this process keeps its model: vLLM gets a share of the memory, not 90%
         kw = {'gpu_memory_utilization': 0.6} if torch.cuda.is_available() else {}
-        with VLLMEngine(d, dtype=dtype, max_model_len=max_len + 1, enable_prefix_caching=True, **kw) as eng:
+        with VLLMEngine(d, dtype=dtype, max_model_len=max_len + 1, enable_prefix_caching=True, logprobs_mode='processed_logprobs', **kw) as eng:
             vllm_score_labels(d, recs[:4], max_len=max_len, engine=eng)  # warm-up
             best, out = float('inf'), None
             for _ in range(repeats):

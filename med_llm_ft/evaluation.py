@@ -861,8 +861,8 @@ def cli_eval(argv:list|None=None) -> dict:
                     'skip it (counted in the report), or truncate its middle (recorded)')
     ap.add_argument('--batch-size', type=int, default=16, help='questions per forward pass in label scoring (on CPU, or with --max-batch-tokens 0)')
     ap.add_argument('--max-batch-tokens', type=int, default=None, help="label scoring's batches on a GPU: rows x longest row at most this (default: from the GPU's free memory; 0: --batch-size rows)")
-    ap.add_argument('--scorer', default='hf', choices=sorted(SCORERS), help="label scoring: 'hf' (transformers) or 'vllm' (vLLM's prompt log-probabilities, "
-                    "where vLLM is installed; a base or merged model: no --adapter, --calibrate or --bits)")
+    ap.add_argument('--scorer', default='hf', choices=sorted(SCORERS), help="label scoring: 'hf' (transformers) or 'vllm' (where vLLM is installed: each "
+                    "label's next token among the labels', faster for larger models; a base or merged model: no --adapter, --calibrate or --bits)")
     ap.add_argument('--liger', default='false', choices=['auto', 'true', 'false'], help="Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) in the model "
                     "for label scoring and generation: 'false', 'auto' (on a GPU with liger-kernel installed), 'true' (an error where they cannot run); "
                     "faster once compiled, so for long runs")

@@ -15,10 +15,10 @@ from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts
 from .models import auto_dtype, resolve_dtype, merge_adapter, free_port, adapter_base, _same_base
 
 # %% auto #0
-__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'API_KEY_ENV', 'vllm_python', 'GenParams', 'prompt_ids',
-           'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation', 'HFEngine',
-           'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'vllm_score_labels', 'Server', 'adapter_specs',
-           'check_adapters', 'serve', 'models', 'complete', 'chat', 'serve_parser', 'cli_serve']
+__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'MAX_NEXT', 'API_KEY_ENV', 'vllm_python', 'GenParams',
+           'prompt_ids', 'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation',
+           'HFEngine', 'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'vllm_score_labels', 'Server',
+           'adapter_specs', 'check_adapters', 'serve', 'models', 'complete', 'chat', 'serve_parser', 'cli_serve']
 
 # %% ../nbs/04_vllm.ipynb #c006
 VLLM_PYTHON_ENV = 'MED_LLM_FT_VLLM_PYTHON'
@@ -302,6 +302,8 @@ def _stop_process(proc, sig=signal.SIGTERM, timeout:float=30):
         while _group_alive(pg) and time.time() < t: time.sleep(0.2)
 
 # %% ../nbs/04_vllm.ipynb #c033
+MAX_NEXT = 20  # candidate next tokens per sequence at most (vLLM's default max_logprobs)
+
 class VLLMEngine:
     "A vLLM engine in a child process: token-id prompts in, `Generation`s out; LoRA adapters by path."
     backend = 'vllm'
@@ -314,7 +316,7 @@ class VLLMEngine:
         rank = max([max_lora_rank or 0, *ranks])
         spec = dict(model=self.path, dtype=dtype, max_model_len=max_model_len, seed=seed, **llm_kw)
         if rank: spec.update(enable_lora=True, max_lora_rank=lora_rank(rank), max_loras=max(1, len(adapters)))
-        self.lora_rank, self.max_model_len = spec.get('max_lora_rank'), max_model_len
+        self.lora_rank, self.max_model_len, self.logprobs_mode = spec.get('max_lora_rank'), max_model_len, spec.get('logprobs_mode')
         self.log_path = Path(log) if log else Path(tempfile.mkstemp(prefix='vllm-engine-', suffix='.log')[1])
         self._log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen([python or vllm_python(), '-m', 'med_llm_ft.serving', 'vllm-worker', json.dumps(spec)],
@@ -356,6 +358,14 @@ class VLLMEngine:
         for i, x in enumerate(seqs):
             if len(x) + 1 > self.max_model_len: raise DataError(f"sequence {i}: {len(x)} tokens + 1 > max_model_len {self.max_model_len}")
         return self._ask({'op': 'score', 'seqs': seqs, 'starts': starts, 'lora': lora}, timeout)['scores']
+
+    def next_logprobs(self, seqs:list, tokens:list, timeout:float|None=None) -> list:
+        "For each token-id sequence `seqs[i]`, the log-probability of each of `tokens[i]` as its next token, among those tokens only (vLLM's processed log-probabilities)."
+        if self.logprobs_mode != 'processed_logprobs': raise DataError("next_logprobs needs an engine started with logprobs_mode='processed_logprobs'")
+        for i, (x, t) in enumerate(zip(seqs, tokens)):
+            if len(x) + 1 > self.max_model_len: raise DataError(f"sequence {i}: {len(x)} tokens + 1 > max_model_len {self.max_model_len}")
+            if not 0 < len(t) <= MAX_NEXT: raise DataError(f"sequence {i}: {len(t)} candidate tokens; 1 to {MAX_NEXT}")
+        return self._ask({'op': 'next', 'seqs': seqs, 'tokens': tokens}, timeout)['scores']
 
     def _lora(self, adapter):
         "vLLM's LoRARequest arguments for the adapter folder `adapter` (None: the base model), checked once."
@@ -429,6 +439,16 @@ def _vllm_worker(argv:list) -> int:
                         if o.finished: res[int(o.request_id.split('-')[0].split('r')[1])] = o.prompt_logprobs
                 send(ok=True, scores=[sum(res[i][t][ids[t]].logprob for t in range(st, len(ids))) for i, (ids, st) in enumerate(zip(seqs, starts))])
                 continue
+            if req.get('op') == 'next':  # one token, drawn from the candidates: their log-probabilities among themselves (processed)
+                calls += 1; seqs, toks, res = req['seqs'], req['tokens'], {}
+                for i, (ids, ts) in enumerate(zip(seqs, toks)):
+                    sp = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ts), allowed_token_ids=ts)
+                    engine.add_request(f'c{calls}r{i}', {'prompt_token_ids': ids}, sp)
+                while engine.has_unfinished_requests():
+                    for o in engine.step():
+                        if o.finished: res[int(o.request_id.split('-')[0].split('r')[1])] = o.outputs[0].logprobs[0]
+                send(ok=True, scores=[[res[i][t].logprob if t in res[i] else float('-inf') for t in ts] for i, ts in enumerate(toks)])
+                continue
             p = dict(req['params']); calls += 1
             sp = SamplingParams(max_tokens=p['max_tokens'], min_tokens=p['min_tokens'], temperature=p['temperature'], top_p=p['top_p'],
                                 top_k=p['top_k'], repetition_penalty=p['repetition_penalty'], seed=p['seed'],
@@ -496,7 +516,10 @@ def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub i
                       too_long:str='error', # as `score_labels`: 'error', 'skip' or 'truncate'
                       engine:VLLMEngine|None=None, # a running engine (else one is started and stopped here)
                       **engine_kw) -> dict:
-    "`evaluation.score_labels` through vLLM: the same rows and tokens, each label's continuation scored by its prompt log-probabilities."
+    """`evaluation.score_labels` through vLLM: the same rows and tokens. Where the labels differ in one next token, its log-probability
+    among the labels' tokens (vLLM's processed log-probabilities): the same choice as the whole continuation's log-likelihood, each
+    question's scores shifted by one number. Elsewhere (or on an `engine` started without logprobs_mode='processed_logprobs') each
+    label's continuation is scored by its prompt log-probabilities."""
     import numpy as np
     from med_llm_ft.evaluation import _rows_for, _label_set, _drop_skipped, TOO_LONG
     records = list(records)
@@ -506,15 +529,18 @@ def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub i
         raise DataError("vllm_score_labels: vLLM's prompt log-probabilities are not right under LoRA (vllm-project/vllm#29955, #51594); "
                         "merge the adapter (med-llm-ft export) and score the merged model, or use evaluation.score_labels")
     own = engine is None
-    eng = engine or VLLMEngine(model, max_model_len=max_len + 1, **engine_kw)
+    eng = engine or VLLMEngine(model, max_model_len=max_len + 1, **{'logprobs_mode': 'processed_logprobs', **engine_kw})
     try:
         t0 = time.time()
         rows, meta = _rows_for(records, eng.tok, template, system, max_len, True, too_long)
-        seqs, starts, where = [], [], []
-        for seq, n_ctx, nxt, i, js, tails in rows:  # one sequence per label: prompt + the label's whole continuation
-            for k, j in enumerate(js):
+        nexts = getattr(eng, 'logprobs_mode', None) == 'processed_logprobs'
+        seqs, starts, where, nseqs, ntoks, nwhere = [], [], [], [], [], []
+        for seq, n_ctx, nxt, i, js, tails in rows:
+            if nxt and nexts and len(nxt) <= MAX_NEXT: nseqs.append(seq); ntoks.append(nxt); nwhere += [(i, j) for j in js]; continue  # one sequence per question
+            for k, j in enumerate(js):  # one sequence per label: prompt + the label's whole continuation
                 seqs.append(seq + [nxt[k]] if nxt else seq + list(tails[k]) if tails else seq); starts.append(n_ctx); where.append((i, j))
-        got = eng.score(seqs, starts)
+        got = (eng.score(seqs, starts) if seqs else []) + [v for vs in (eng.next_logprobs(nseqs, ntoks) if nseqs else []) for v in vs]
+        where += nwhere
         secs = time.time() - t0
     finally:
         if own: eng.close()
