@@ -593,7 +593,8 @@ def evaluate_model(model_or_path, adapter:str|Path|None=None, records:list|None=
     "Label scoring with bootstrap intervals, plus (if `generate`) generated answers with parsed decisions, ROUGE and BERTScore."
     records = records if records is not None else load_records(sample_path())
     if liger not in (True, False, 'auto'): raise DataError(f"liger: {liger!r} is not True, False or 'auto'")
-    if liger is True and scorer == 'hf' and (why := liger_blocker()): raise DataError(f"liger: {why}; pass liger=False")  # before anything loads
+    if liger is True and scorer != 'hf': raise DataError(f"liger: Liger's kernels go into the 'hf' scorer's model; scorer {scorer!r} runs its own")
+    if liger is True and (why := liger_blocker()): raise DataError(f"liger: {why}; pass liger=False")  # before anything loads
     gen_hf = generate and gen_limit != 0 and backend == 'hf'
     if scorer != 'hf':
         if calibrate: raise DataError(f"calibrate: label bias is fitted with the 'hf' scorer; scorer {scorer!r} scores without it")
