@@ -19,8 +19,9 @@ the JSON gives the agreement, the largest score difference and how many disagree
     python bench/bench_label_scoring.py --run pubmedqa@shape:smollm2-135m --run mcq@shape:qwen2.5-1.5b \\
         --tokenizer .bench/tok --data .bench/pubmedqa --out experiments/label-scoring-speed/results/label_scoring_h200.json   # one H200
 
-Add `--vllm` to time `serving.vllm_score_labels` beside them (one engine per workload, in the mode where a label's next token is
-scored among the labels' tokens; options of several tokens by prompt log-probabilities),
+Add `--vllm` to time `serving.vllm_score_labels` beside them (one `serving.scoring_engine` per workload, in the mode where a label's
+next token is scored among the labels' tokens; options of several tokens by prompt log-probabilities; the prefix cache emptied
+before each timed pass; `--vllm-default-budget` adds one with vLLM's own tokens per step, `--vllm-fp8` one with FP8 weights),
 `--liger` to time the new scorer once more after Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) are put into the model (last, since
 they patch it in place), and `--profile` for the GPU kernels that take the forward's time (torch.profiler, one pass).
 
@@ -112,7 +113,9 @@ def main(argv=None):
     ap.add_argument('--max-batch-tokens', default='auto', help="the new scorer's token budget ('auto': from the GPU's free memory; none on CPU)")
     ap.add_argument('--lm-eval-batch-size', type=int, default=None, help="lm-eval's batch size (default 64 on GPU, 16 on CPU)")
     ap.add_argument('--no-lm-eval', action='store_true', help='leave lm-eval out')
-    ap.add_argument('--vllm', action='store_true', help="also `serving.vllm_score_labels`: the model saved to a folder, one vLLM engine per workload (prefix caching on)")
+    ap.add_argument('--vllm', action='store_true', help="also `serving.vllm_score_labels`: the model saved to a folder, one vLLM engine per workload (prefix caching on, emptied before each timed pass)")
+    ap.add_argument('--vllm-default-budget', action='store_true', help="with --vllm, also an engine with vLLM's own tokens per step (16384 on a large GPU) beside `scoring_engine`'s")
+    ap.add_argument('--vllm-fp8', action='store_true', help="with --vllm, also an engine with the weights cast to FP8 by vLLM (quantization='fp8'; a GPU with FP8 units)")
     ap.add_argument('--liger', action='store_true', help="also the new scorer with Liger's kernels in the model (GPU, liger-kernel installed)")
     ap.add_argument('--profile', action='store_true', help="the forward's top GPU kernels by time (torch.profiler), with and without --liger")
     ap.add_argument('--repeats', type=int, default=3, help='time our two scorers this many times, interleaved, and keep the fastest of each (lm-eval: once)')
@@ -175,10 +178,11 @@ def main(argv=None):
             res['agreement']['lm_eval_vs_today'] = agreement(labels, labels, old, theirs)
             res['speedup_new_vs_lm_eval'] = round(res['scorers']['lm_eval_hf']['loglikelihood_seconds'] / t_new, 2)
         if a.vllm:
-            try: res['scorers']['vllm'], vs = run_vllm(model, tok, recs, max_len, info['dtype'], a.repeats)
+            try: vt, vs = run_vllm(model, tok, recs, max_len, info['dtype'], a.repeats, a.vllm_default_budget, a.vllm_fp8)
             except Exception as e: res['scorers']['vllm'] = {'error': f"{type(e).__name__}: {e}"[-2000:]}
             else:
-                res['agreement']['vllm_vs_new'] = agreement(labels, labels, new['raw_scores'], vs)
+                res['scorers'].update(vt)
+                for name in vs: res['agreement'][f'{name}_vs_new'] = agreement(labels, labels, new['raw_scores'], vs[name])
                 res['speedup_vllm_vs_new'] = round(t_new / res['scorers']['vllm']['seconds'], 2)
         if a.liger:  # last: the kernels go into this model for good, so it is not used again
             try: res['scorers']['new_liger'], ls = run_liger(model, tok, recs, max_len, a.batch_size, mbt, a.repeats, timed)
@@ -257,21 +261,37 @@ def run_liger(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
     return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'liger_kernel': _version('liger-kernel')}, out['raw_scores']
 
 
-def run_vllm(model, tok, recs, max_len, dtype, repeats):
-    "(timing, raw scores) of `serving.vllm_score_labels` on `model` saved to a folder, one engine started for it (its start not timed)."
-    from med_llm_ft.serving import VLLMEngine, vllm_score_labels
+def run_vllm(model, tok, recs, max_len, dtype, repeats, default_budget=False, fp8=False):
+    """({scorer: timing}, {scorer: raw scores}) of `serving.vllm_score_labels` on `model` saved to a folder, on an engine from
+    `serving.scoring_engine` (its start not timed); with `default_budget`, also on one with vLLM's own per-step token budget
+    (`vllm_default_budget`); with `fp8`, also on one whose weights vLLM casts to FP8 (`vllm_fp8`). The prefix cache is emptied before
+    every timed pass: a repeat would otherwise find its prompts computed already."""
+    import torch
+    from med_llm_ft.serving import scoring_engine, vllm_score_labels, SCORE_BATCHED_TOKENS
+    out, scores = {}, {}
     with tempfile.TemporaryDirectory() as d:
         model.save_pretrained(d); tok.save_pretrained(d)
-        import torch
         if torch.cuda.is_available(): torch.cuda.empty_cache()  # this process keeps its model: vLLM gets a share of the memory, not 90%
         kw = {'gpu_memory_utilization': 0.6} if torch.cuda.is_available() else {}
-        with VLLMEngine(d, dtype=dtype, max_model_len=max_len + 1, enable_prefix_caching=True, logprobs_mode='processed_logprobs', **kw) as eng:
-            vllm_score_labels(d, recs[:4], max_len=max_len, engine=eng)  # warm-up
-            best, out = float('inf'), None
-            for _ in range(repeats):
-                t = time.perf_counter(); out = vllm_score_labels(d, recs, max_len=max_len, engine=eng); best = min(best, time.perf_counter() - t)
-            return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'engine_start_s': eng.startup_s,
-                    'vllm': eng.version, 'device': eng.device}, out['raw_scores']
+        engines = [('vllm', {}), *([('vllm_default_budget', {'max_num_batched_tokens': None})] if default_budget else []),
+                   *([('vllm_fp8', {'quantization': 'fp8'})] if fp8 else [])]
+        for name, extra in engines:
+            try:
+                with scoring_engine(d, max_len, dtype=dtype, enable_prefix_caching=True, **kw, **extra) as eng:
+                    vllm_score_labels(d, recs[:4], max_len=max_len, engine=eng)  # warm-up
+                    best = float('inf')
+                    for _ in range(repeats):
+                        eng.reset_prefix_cache()
+                        t = time.perf_counter(); o = vllm_score_labels(d, recs, max_len=max_len, engine=eng); best = min(best, time.perf_counter() - t)
+            except Exception as e:  # (the first engine's error fails the run; a variant's is recorded)
+                if name == 'vllm': raise
+                out[name] = {'error': f"{type(e).__name__}: {e}"[-2000:]}; continue
+            scores[name] = o['raw_scores']
+            budget = 'vLLM default' if name == 'vllm_default_budget' or eng.device != 'cuda' else SCORE_BATCHED_TOKENS
+            out[name] = {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'engine_start_s': eng.startup_s,
+                         **extra, 'max_num_batched_tokens': budget, 'vllm': eng.version, 'device': eng.device}
+            print(json.dumps({name: out[name]}), flush=True)
+    return out, scores
 
 
 def _version(dist):

@@ -625,14 +625,17 @@ def _truncate_context(r:QARecord, tok, budget:int) -> QARecord:
     return dataclasses.replace(r, context=[tok.decode(ids[len(ids) - keep:])] if keep else [])
 
 # %% ../nbs/00_data.ipynb #c075
-def _encode(tok, texts, offsets:bool=False):
-    "Token ids of `texts` without special tokens (and, with `offsets`, each token's character span), straight from the Rust tokenizer when there is one (much faster in bulk)."
+def _encode(tok, texts):
+    "Token ids of `texts` without special tokens, straight from the Rust tokenizer when there is one (much faster in bulk; without offsets, a fifth faster again)."
     fast = getattr(tok, 'backend_tokenizer', None)
-    if fast is not None:
-        enc = fast.encode_batch(texts, add_special_tokens=False)
-        return ([e.ids for e in enc], [e.offsets for e in enc]) if offsets else [e.ids for e in enc]
-    enc = tok(texts, add_special_tokens=False, return_offsets_mapping=offsets)
-    return (enc['input_ids'], enc['offset_mapping']) if offsets else enc['input_ids']
+    if fast is None: return tok(texts, add_special_tokens=False)['input_ids']
+    return [e.ids for e in getattr(fast, 'encode_batch_fast', fast.encode_batch)(texts, add_special_tokens=False)]
+
+def _decode(tok, seqs):
+    "The text of each token-id list in `seqs`, special tokens kept and nothing cleaned up: what those tokens stand for in the text they came from."
+    fast = getattr(tok, 'backend_tokenizer', None)
+    if fast is None: return [tok.decode(s, skip_special_tokens=False, clean_up_tokenization_spaces=False) for s in seqs]
+    return fast.decode_batch([list(s) for s in seqs], skip_special_tokens=False)
 
 # %% ../nbs/00_data.ipynb #c076
 def tokenize_records(recs:list, tok, max_len:int=512, template:str='chat', system:str=SYSTEM_PROMPT,

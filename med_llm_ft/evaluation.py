@@ -12,7 +12,7 @@ import numpy as np
 
 from .data import (PUBMEDQA_LABELS, SYSTEM_PROMPT, TEMPLATES, DEFAULT_MODEL, DataError, QARecord, template_parts, format_example,
                              target_text, parse_decision, load_records, load_tokenizer, resolve_model, official_split,
-                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _encode, check_writable,
+                             stratified_split, subset, sample_path, find_pubmedqa, write_atomic, _encode, _decode, check_writable,
                              cli_parser, quieted, progress_bar)
 from .models import load_model, apply_adapter, adapter_base, run_record, check_max_len, liger_blocker, apply_liger
 
@@ -203,6 +203,21 @@ def fit_prompt(r:QARecord, tok, template:str='chat', system:str=SYSTEM_PROMPT, b
     return res
 
 # %% ../nbs/03_eval.ipynb #c024
+def _with_tails(tok, prompts:list, P:list, conts:list) -> list:
+    """For each prompt (text `prompts[i]`, ids `P[i]`), the ids of prompt + each of its continuations `conts[i]`. Each continuation
+    is tokenized with only the text of the prompt's last 4 tokens before it, and kept where those 4 come back unchanged; where they
+    do not (a merge across the boundary, a text that does not end as its tokens decode), prompt + continuation are tokenized in full."""
+    m = [min(4, len(ids)) for ids in P]
+    ends = _decode(tok, [ids[len(ids) - k:] for ids, k in zip(P, m)])
+    st = [len(p) - len(e) if p.endswith(e) else None for p, e in zip(prompts, ends)]
+    T = iter(_encode(tok, [p[s:] + c for p, s, cs in zip(prompts, st, conts) if s is not None for c in cs]))
+    full = []
+    for p, ids, cs, s, k in zip(prompts, P, conts, st, m):
+        tails = [next(T) for _ in cs] if s is not None else None
+        ok = tails is not None and all(t[:k] == ids[len(ids) - k:] for t in tails)
+        full.append([ids + t[k:] for t in tails] if ok else _encode(tok, [p + c for c in cs]))
+    return full
+
 def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
     "Scoring rows: (ids, n_ctx, next_token_ids|None, record index, label indices, option tails|None) and per-record label lists."
     parts = template_parts(tok, template, system)
@@ -210,15 +225,9 @@ def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
     prompts = [format_example(r, tok, template, system, explain=False, parts=parts)['prompt'] for r in recs]
     conts = [[lead + _continuation(r, l) for l in r.labels] for r in recs]
     # Tokenizing is most of the CPU's time, so it goes in a few batched calls: each prompt once, and each continuation with
-    # the prompt's last few tokens only; where those tokens do not come back unchanged (a merge across the boundary), the
-    # record falls back to tokenizing prompt + continuation in full. Prompts too long for `max_len` are cut together.
-    P, starts = _encode(tok, prompts, offsets=True)
-    starts = [o[max(0, len(o) - 4)][0] if o else 0 for o in starts]
-    T_all = iter(_encode(tok, [p[st:] + c for p, st, cs in zip(prompts, starts, conts) for c in cs]))
-    full = []
-    for p, ids, cs in zip(prompts, P, conts):
-        m, tails = min(4, len(ids)), [next(T_all) for _ in cs]
-        full.append([ids + t[m:] for t in tails] if all(t[:m] == ids[len(ids) - m:] for t in tails) else _encode(tok, [p + c for c in cs]))
+    # the prompt's last few tokens only (`_with_tails`). Prompts too long for `max_len` are cut together.
+    P = _encode(tok, prompts)
+    full = _with_tails(tok, prompts, P, conts)
     C, trunc, errors, pending = [None] * len(recs), [False] * len(recs), {}, list(range(len(recs)))
     for attempt in range(4):
         for i in pending:
@@ -231,8 +240,7 @@ def _rows_for(recs, tok, template, system, max_len, fast, too_long='error'):
             if isinstance(f, TooLong): errors[i] = f
             else: prompts[i], P[i], trunc[i] = f
         pending = [i for i in over if i not in errors]
-        F = iter(_encode(tok, [prompts[i] + c for i in pending for c in conts[i]]))
-        for i in pending: full[i] = [next(F) for _ in conts[i]]
+        for i, f in zip(pending, _with_tails(tok, [prompts[i] for i in pending], [P[i] for i in pending], [conts[i] for i in pending])): full[i] = f
     if errors and too_long != 'skip': raise errors[min(errors)]
     rows, meta = [], []
     for i, r in enumerate(recs):
@@ -356,7 +364,8 @@ def _label_set(recs):
     return next(iter(sets)) if len(sets) == 1 else tuple(sorted({l for s in sets for l in s}))
 
 def _chunks(recs, tok, template, system, max_len, fast, too_long, chunk):
-    "(offset, rows, meta) of `recs` in chunks of `chunk` records, each tokenized in a thread while the caller scores the one before."
+    "(offset, rows, meta) of `recs` in chunks of `chunk` records, each tokenized in a thread while the caller scores the one before (one part if `chunk` is None or covers them all)."
+    if not chunk or len(recs) <= chunk: yield (0, *_rows_for(recs, tok, template, system, max_len, fast, too_long)); return
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(1) as ex:  # the tokenizer releases the GIL, so it runs beside the device's work
         futs = [(s, ex.submit(_rows_for, recs[s:s + chunk], tok, template, system, max_len, fast, too_long)) for s in range(0, len(recs), chunk)]
@@ -370,9 +379,7 @@ def _raw_scores(model, tok, recs, template, system, max_len, batch_size, fast, t
     labels = _label_set(recs); col = {l: j for j, l in enumerate(labels)}
     scores, meta = np.full((len(recs), len(labels)), -np.inf), []
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    parts = _chunks(recs, tok, template, system, max_len, fast, too_long, chunk) if chunk and len(recs) > chunk else \
-            [(0, *_rows_for(recs, tok, template, system, max_len, fast, too_long))]
-    for off, rows, m in parts:
+    for off, rows, m in _chunks(recs, tok, template, system, max_len, fast, too_long, chunk):
         res = _forward_rows(model, rows, batch_size, pad, max_batch_tokens)
         for (seq, n_ctx, nxt, i, js, tails), (s, nl, ts) in zip(rows, res):
             c = [col[m[i]['labels'][j]] for j in js]

@@ -15,10 +15,11 @@ from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts
 from .models import auto_dtype, resolve_dtype, merge_adapter, free_port, adapter_base, _same_base
 
 # %% auto #0
-__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'MAX_NEXT', 'API_KEY_ENV', 'vllm_python', 'GenParams',
-           'prompt_ids', 'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation',
-           'HFEngine', 'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'vllm_score_labels', 'Server',
-           'adapter_specs', 'check_adapters', 'serve', 'models', 'complete', 'chat', 'serve_parser', 'cli_serve']
+__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'MAX_NEXT', 'SCORE_BATCHED_TOKENS', 'API_KEY_ENV',
+           'vllm_python', 'GenParams', 'prompt_ids', 'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama',
+           'random_lora', 'Generation', 'HFEngine', 'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate',
+           'scoring_engine', 'vllm_score_labels', 'Server', 'adapter_specs', 'check_adapters', 'serve', 'models',
+           'complete', 'chat', 'serve_parser', 'cli_serve']
 
 # %% ../nbs/04_vllm.ipynb #c006
 VLLM_PYTHON_ENV = 'MED_LLM_FT_VLLM_PYTHON'
@@ -352,20 +353,32 @@ class VLLMEngine:
         req = {'op': 'generate', 'prompts': prompts, 'params': {**asdict(p), 'stop_token_ids': self.stop}, 'lora': lora}
         return [Generation(**o) for o in self._ask(req, timeout)['outputs']]
 
-    def score(self, seqs:list, starts:list, adapter:str|None=None, timeout:float|None=None) -> list:
-        "For each token-id sequence, the sum of its tokens' log-probabilities from `starts[i]` on (vLLM's prompt log-probabilities)."
+    def score_request(self, seqs:list, starts:list, adapter:str|None=None) -> dict:
+        "The request behind `score`, checked (for `ask_many`)."
         lora = self._lora(adapter)
         for i, x in enumerate(seqs):
             if len(x) + 1 > self.max_model_len: raise DataError(f"sequence {i}: {len(x)} tokens + 1 > max_model_len {self.max_model_len}")
-        return self._ask({'op': 'score', 'seqs': seqs, 'starts': starts, 'lora': lora}, timeout)['scores']
+        return {'op': 'score', 'seqs': seqs, 'starts': starts, 'lora': lora}
 
-    def next_logprobs(self, seqs:list, tokens:list, timeout:float|None=None) -> list:
-        "For each token-id sequence `seqs[i]`, the log-probability of each of `tokens[i]` as its next token, among those tokens only (vLLM's processed log-probabilities)."
+    def score(self, seqs:list, starts:list, adapter:str|None=None, timeout:float|None=None) -> list:
+        "For each token-id sequence, the sum of its tokens' log-probabilities from `starts[i]` on (vLLM's prompt log-probabilities)."
+        return self._ask(self.score_request(seqs, starts, adapter), timeout)['scores']
+
+    def next_request(self, seqs:list, tokens:list) -> dict:
+        "The request behind `next_logprobs`, checked (for `ask_many`)."
         if self.logprobs_mode != 'processed_logprobs': raise DataError("next_logprobs needs an engine started with logprobs_mode='processed_logprobs'")
         for i, (x, t) in enumerate(zip(seqs, tokens)):
             if len(x) + 1 > self.max_model_len: raise DataError(f"sequence {i}: {len(x)} tokens + 1 > max_model_len {self.max_model_len}")
             if not 0 < len(t) <= MAX_NEXT: raise DataError(f"sequence {i}: {len(t)} candidate tokens; 1 to {MAX_NEXT}")
-        return self._ask({'op': 'next', 'seqs': seqs, 'tokens': tokens}, timeout)['scores']
+        return {'op': 'next', 'seqs': seqs, 'tokens': tokens}
+
+    def next_logprobs(self, seqs:list, tokens:list, timeout:float|None=None) -> list:
+        "For each token-id sequence `seqs[i]`, the log-probability of each of `tokens[i]` as its next token, among those tokens only (vLLM's processed log-probabilities)."
+        return self._ask(self.next_request(seqs, tokens), timeout)['scores']
+
+    def reset_prefix_cache(self) -> bool:
+        "Forget the cached prompt prefixes (vLLM's prefix caching), so the next requests are computed in full, as on a fresh engine (for timing)."
+        return self._ask({'op': 'reset'})['reset']
 
     def _lora(self, adapter):
         "vLLM's LoRARequest arguments for the adapter folder `adapter` (None: the base model), checked once."
@@ -378,11 +391,26 @@ class VLLMEngine:
             self.loras[key] = [f'adapter{len(self.loras)}', len(self.loras) + 1, key]
         return self.loras[key]
 
-    def _ask(self, req:dict, timeout:float|None=None) -> dict:
+    def ask_many(self, reqs, timeout:float|None=None) -> list:
+        """The answers to the requests of the iterable `reqs`, in order. Each is sent as soon as `reqs` gives it, so the engine works on
+        one while the caller makes the next. An error, in making a request or in an answer, is raised once every answer to what was sent is in."""
         with self._lock:
             if self.proc is None or self.proc.poll() is not None: raise RuntimeError(f"vLLM engine is not running; log: {self.log_path}")
-            self.proc.stdin.write(json.dumps(req) + '\n'); self.proc.stdin.flush()
-            return self._recv(timeout)
+            sent, out, err = 0, [], None
+            try:
+                for req in reqs: self.proc.stdin.write(json.dumps(req) + '\n'); self.proc.stdin.flush(); sent += 1
+            except BaseException as e:
+                if not isinstance(e, Exception): self.close(); raise  # (an interrupt: answers still due would reach the next caller)
+                err = e
+            for _ in range(sent):
+                try: out.append(self._recv(timeout))
+                except (RuntimeError, TimeoutError) as e:
+                    err = err or e
+                    if self.proc.poll() is not None: break  # no more answers will come
+            if err is not None: raise err
+            return out
+
+    def _ask(self, req:dict, timeout:float|None=None) -> dict: return self.ask_many([req], timeout)[0]
 
     def close(self):
         "Stop the engine (its GPU memory is released with the process)."
@@ -428,6 +456,7 @@ def _vllm_worker(argv:list) -> int:
     for line in sys.stdin:
         req = json.loads(line)
         if req.get('op') == 'close': break
+        if req.get('op') == 'reset': send(ok=True, reset=bool(llm.reset_prefix_cache())); continue
         try:
             if req.get('op') == 'score':  # one token of output each; what is asked for is the prompt's own log-probabilities
                 calls += 1; seqs, starts, res = req['seqs'], req['starts'], {}
@@ -440,9 +469,9 @@ def _vllm_worker(argv:list) -> int:
                 send(ok=True, scores=[sum(res[i][t][ids[t]].logprob for t in range(st, len(ids))) for i, (ids, st) in enumerate(zip(seqs, starts))])
                 continue
             if req.get('op') == 'next':  # one token, drawn from the candidates: their log-probabilities among themselves (processed)
-                calls += 1; seqs, toks, res = req['seqs'], req['tokens'], {}
-                for i, (ids, ts) in enumerate(zip(seqs, toks)):
-                    sp = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ts), allowed_token_ids=ts)
+                calls += 1; seqs, toks, res, sps = req['seqs'], req['tokens'], {}, {}
+                for i, (ids, ts) in enumerate(zip(seqs, toks)):  # one SamplingParams per candidate set (all PubMedQA questions share one)
+                    sp = sps.get(tuple(ts)) or sps.setdefault(tuple(ts), SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ts), allowed_token_ids=ts))
                     engine.add_request(f'c{calls}r{i}', {'prompt_token_ids': ids}, sp)
                 while engine.has_unfinished_requests():
                     for o in engine.step():
@@ -509,19 +538,28 @@ def generate(model, tok=None, records:list=(), max_new_tokens:int=256, batch_siz
                          max_model_len=max_len, **kw)
 
 # %% ../nbs/04_vllm.ipynb #vs02
+SCORE_BATCHED_TOKENS = 65536  # prompt tokens per engine step when scoring on a GPU (vLLM's own default there: 16384)
+
+def scoring_engine(model:str=DEFAULT_MODEL, max_len:int=512, **engine_kw) -> VLLMEngine:
+    "A vLLM engine for `vllm_score_labels`: labels' next tokens among themselves (processed log-probabilities); on a GPU, steps of `SCORE_BATCHED_TOKENS` prompt tokens."
+    import torch
+    kw = {'logprobs_mode': 'processed_logprobs', **({'max_num_batched_tokens': max(SCORE_BATCHED_TOKENS, max_len + 1)} if torch.cuda.is_available() else {})}
+    return VLLMEngine(model, max_model_len=max_len + 1, **{**kw, **engine_kw})
+
 def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub id
                       records:list=(), # `QARecord`s: PubMedQA or multiple choice
                       adapter:str|None=None, # refused: merge it first (see above)
                       template:str='chat', system:str=SYSTEM_PROMPT, max_len:int=512, # as `score_labels`
                       too_long:str='error', # as `score_labels`: 'error', 'skip' or 'truncate'
-                      engine:VLLMEngine|None=None, # a running engine (else one is started and stopped here)
+                      engine:VLLMEngine|None=None, # a running engine (else `scoring_engine` starts one, stopped here)
+                      chunk:int|None=None, # records tokenized at a time while the engine scores the chunk before (None: `evaluation.SCORE_CHUNK`)
                       **engine_kw) -> dict:
     """`evaluation.score_labels` through vLLM: the same rows and tokens. Where the labels differ in one next token, its log-probability
     among the labels' tokens (vLLM's processed log-probabilities): the same choice as the whole continuation's log-likelihood, each
     question's scores shifted by one number. Elsewhere (or on an `engine` started without logprobs_mode='processed_logprobs') each
     label's continuation is scored by its prompt log-probabilities."""
     import numpy as np
-    from med_llm_ft.evaluation import _rows_for, _label_set, _drop_skipped, TOO_LONG
+    from med_llm_ft.evaluation import _chunks, _label_set, _drop_skipped, TOO_LONG, SCORE_CHUNK
     records = list(records)
     if not records: raise DataError("vllm_score_labels: no records")
     if too_long not in TOO_LONG: raise DataError(f"too_long: {too_long!r} is not one of {', '.join(TOO_LONG)}")
@@ -529,24 +567,29 @@ def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub i
         raise DataError("vllm_score_labels: vLLM's prompt log-probabilities are not right under LoRA (vllm-project/vllm#29955, #51594); "
                         "merge the adapter (med-llm-ft export) and score the merged model, or use evaluation.score_labels")
     own = engine is None
-    eng = engine or VLLMEngine(model, max_model_len=max_len + 1, **{'logprobs_mode': 'processed_logprobs', **engine_kw})
+    eng = engine or scoring_engine(model, max_len, **engine_kw)
+    nexts = getattr(eng, 'logprobs_mode', None) == 'processed_logprobs'
+    meta, wheres = [], []
+    def requests():  # a chunk's requests go out while the next chunk is tokenized
+        for off, rows, m in _chunks(records, eng.tok, template, system, max_len, True, too_long, chunk or SCORE_CHUNK):
+            meta.extend(m)
+            seqs, starts, where, nseqs, ntoks, nwhere = [], [], [], [], [], []
+            for seq, n_ctx, nxt, i, js, tails in rows:
+                if nxt and nexts and len(nxt) <= MAX_NEXT: nseqs.append(seq); ntoks.append(nxt); nwhere += [(off + i, j) for j in js]; continue  # one sequence per question
+                for k, j in enumerate(js):  # one sequence per label: prompt + the label's whole continuation
+                    seqs.append(seq + [nxt[k]] if nxt else seq + list(tails[k]) if tails else seq); starts.append(n_ctx); where.append((off + i, j))
+            if seqs: wheres.append((where, False)); yield eng.score_request(seqs, starts)
+            if nseqs: wheres.append((nwhere, True)); yield eng.next_request(nseqs, ntoks)
     try:
         t0 = time.time()
-        rows, meta = _rows_for(records, eng.tok, template, system, max_len, True, too_long)
-        nexts = getattr(eng, 'logprobs_mode', None) == 'processed_logprobs'
-        seqs, starts, where, nseqs, ntoks, nwhere = [], [], [], [], [], []
-        for seq, n_ctx, nxt, i, js, tails in rows:
-            if nxt and nexts and len(nxt) <= MAX_NEXT: nseqs.append(seq); ntoks.append(nxt); nwhere += [(i, j) for j in js]; continue  # one sequence per question
-            for k, j in enumerate(js):  # one sequence per label: prompt + the label's whole continuation
-                seqs.append(seq + [nxt[k]] if nxt else seq + list(tails[k]) if tails else seq); starts.append(n_ctx); where.append((i, j))
-        got = (eng.score(seqs, starts) if seqs else []) + [v for vs in (eng.next_logprobs(nseqs, ntoks) if nseqs else []) for v in vs]
-        where += nwhere
+        answers = eng.ask_many(requests())
         secs = time.time() - t0
     finally:
         if own: eng.close()
     labels = _label_set(records); col = {l: j for j, l in enumerate(labels)}
     raw = np.full((len(records), len(labels)), -np.inf)
-    for (i, j), v in zip(where, got): raw[i, col[meta[i]['labels'][j]]] = v
+    for (where, per_seq), a in zip(wheres, answers):
+        for (i, j), v in zip(where, [v for vs in a['scores'] for v in vs] if per_seq else a['scores']): raw[i, col[meta[i]['labels'][j]]] = v
     skipped = [r.id for r, m in zip(records, meta) if m.get('skipped')]
     kept, raw, meta = _drop_skipped(records, raw, meta, max_len)
     return {'pred': [labels[j] for j in raw.argmax(1)], 'scores': raw, 'raw_scores': raw, 'labels': labels, 'ids': [r.id for r in kept],
