@@ -21,7 +21,8 @@ the JSON gives the agreement, the largest score difference and how many disagree
 
 Add `--vllm` to time `serving.vllm_score_labels` beside them (one `serving.scoring_engine` per workload, in the mode where a label's
 next token is scored among the labels' tokens; options of several tokens by prompt log-probabilities; the prefix cache emptied
-before each timed pass; `--vllm-default-budget` adds one with vLLM's own tokens per step, `--vllm-fp8` one with FP8 weights),
+before each timed pass, and the same engine's passes with it kept beside them; `--vllm-budget N` adds an engine taking N prompt
+tokens per step, `--vllm-chunk N` times the first engine once more with questions sent N at a time),
 `--liger` to time the new scorer once more after Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) are put into the model (last, since
 they patch it in place), and `--profile` for the GPU kernels that take the forward's time (torch.profiler, one pass).
 
@@ -114,8 +115,8 @@ def main(argv=None):
     ap.add_argument('--lm-eval-batch-size', type=int, default=None, help="lm-eval's batch size (default 64 on GPU, 16 on CPU)")
     ap.add_argument('--no-lm-eval', action='store_true', help='leave lm-eval out')
     ap.add_argument('--vllm', action='store_true', help="also `serving.vllm_score_labels`: the model saved to a folder, one vLLM engine per workload (prefix caching on, emptied before each timed pass)")
-    ap.add_argument('--vllm-default-budget', action='store_true', help="with --vllm, also an engine with vLLM's own tokens per step (16384 on a large GPU) beside `scoring_engine`'s")
-    ap.add_argument('--vllm-fp8', action='store_true', help="with --vllm, also an engine with the weights cast to FP8 by vLLM (quantization='fp8'; a GPU with FP8 units)")
+    ap.add_argument('--vllm-chunk', type=int, default=None, metavar='N', help="with --vllm, also time the engine with questions sent N at a time (more than there are: one request)")
+    ap.add_argument('--vllm-budget', type=int, default=None, metavar='N', help="with --vllm, also an engine taking N prompt tokens per step (vLLM's default on a large GPU: 16384)")
     ap.add_argument('--liger', action='store_true', help="also the new scorer with Liger's kernels in the model (GPU, liger-kernel installed)")
     ap.add_argument('--profile', action='store_true', help="the forward's top GPU kernels by time (torch.profiler), with and without --liger")
     ap.add_argument('--repeats', type=int, default=3, help='time our two scorers this many times, interleaved, and keep the fastest of each (lm-eval: once)')
@@ -178,7 +179,7 @@ def main(argv=None):
             res['agreement']['lm_eval_vs_today'] = agreement(labels, labels, old, theirs)
             res['speedup_new_vs_lm_eval'] = round(res['scorers']['lm_eval_hf']['loglikelihood_seconds'] / t_new, 2)
         if a.vllm:
-            try: vt, vs = run_vllm(model, tok, recs, max_len, info['dtype'], a.repeats, a.vllm_default_budget, a.vllm_fp8)
+            try: vt, vs = run_vllm(model, tok, recs, max_len, info['dtype'], a.repeats, a.vllm_budget, a.vllm_chunk)
             except Exception as e: res['scorers']['vllm'] = {'error': f"{type(e).__name__}: {e}"[-2000:]}
             else:
                 res['scorers'].update(vt)
@@ -261,35 +262,37 @@ def run_liger(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
     return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'liger_kernel': _version('liger-kernel')}, out['raw_scores']
 
 
-def run_vllm(model, tok, recs, max_len, dtype, repeats, default_budget=False, fp8=False):
+def run_vllm(model, tok, recs, max_len, dtype, repeats, budget=None, chunk=None):
     """({scorer: timing}, {scorer: raw scores}) of `serving.vllm_score_labels` on `model` saved to a folder, on an engine from
-    `serving.scoring_engine` (its start not timed); with `default_budget`, also on one with vLLM's own per-step token budget
-    (`vllm_default_budget`); with `fp8`, also on one whose weights vLLM casts to FP8 (`vllm_fp8`). The prefix cache is emptied before
-    every timed pass: a repeat would otherwise find its prompts computed already."""
+    `serving.scoring_engine` (its start not timed), the prefix cache emptied before every timed pass (`vllm`): a repeat would otherwise
+    find its prompts computed already, as the same engine's passes with the cache kept show (`vllm_prefix_cache_kept`). With `budget`,
+    also on an engine taking that many prompt tokens per step (`vllm_budget_N`; vLLM's default on a large GPU: 16384). With `chunk`,
+    the first engine's passes are timed once more with questions sent `chunk` at a time (`vllm_chunk_N`; the default: 256)."""
     import torch
-    from med_llm_ft.serving import scoring_engine, vllm_score_labels, SCORE_BATCHED_TOKENS
+    from med_llm_ft.serving import scoring_engine, vllm_score_labels
     out, scores = {}, {}
+    def best_of(eng, reset, chunk=None):
+        best = float('inf')
+        for _ in range(repeats):
+            if reset: eng.reset_prefix_cache()
+            t = time.perf_counter(); o = vllm_score_labels(d, recs, max_len=max_len, engine=eng, chunk=chunk); best = min(best, time.perf_counter() - t)
+        return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1)}, o['raw_scores']
     with tempfile.TemporaryDirectory() as d:
         model.save_pretrained(d); tok.save_pretrained(d)
         if torch.cuda.is_available(): torch.cuda.empty_cache()  # this process keeps its model: vLLM gets a share of the memory, not 90%
         kw = {'gpu_memory_utilization': 0.6} if torch.cuda.is_available() else {}
-        engines = [('vllm', {}), *([('vllm_default_budget', {'max_num_batched_tokens': None})] if default_budget else []),
-                   *([('vllm_fp8', {'quantization': 'fp8'})] if fp8 else [])]
-        for name, extra in engines:
+        for name, extra in [('vllm', {}), *([(f'vllm_budget_{budget}', {'max_num_batched_tokens': budget})] if budget else [])]:
             try:
                 with scoring_engine(d, max_len, dtype=dtype, enable_prefix_caching=True, **kw, **extra) as eng:
                     vllm_score_labels(d, recs[:4], max_len=max_len, engine=eng)  # warm-up
-                    best = float('inf')
-                    for _ in range(repeats):
-                        eng.reset_prefix_cache()
-                        t = time.perf_counter(); o = vllm_score_labels(d, recs, max_len=max_len, engine=eng); best = min(best, time.perf_counter() - t)
+                    out[name], scores[name] = best_of(eng, True)
+                    if name == 'vllm' and chunk: out[f'vllm_chunk_{chunk}'], _ = best_of(eng, True, chunk)
+                    if name == 'vllm': out['vllm_prefix_cache_kept'], _ = best_of(eng, False)
             except Exception as e:  # (the first engine's error fails the run; a variant's is recorded)
                 if name == 'vllm': raise
                 out[name] = {'error': f"{type(e).__name__}: {e}"[-2000:]}; continue
-            scores[name] = o['raw_scores']
-            budget = 'vLLM default' if name == 'vllm_default_budget' or eng.device != 'cuda' else SCORE_BATCHED_TOKENS
-            out[name] = {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'engine_start_s': eng.startup_s,
-                         **extra, 'max_num_batched_tokens': budget, 'vllm': eng.version, 'device': eng.device}
+            out[name].update(engine_start_s=eng.startup_s, max_num_batched_tokens=extra.get('max_num_batched_tokens', 'vLLM default'),
+                             vllm=eng.version, device=eng.device)
             print(json.dumps({name: out[name]}), flush=True)
     return out, scores
 

@@ -15,11 +15,11 @@ from .data import (DataError, QARecord, SYSTEM_PROMPT, DEFAULT_MODEL, chat_parts
 from .models import auto_dtype, resolve_dtype, merge_adapter, free_port, adapter_base, _same_base
 
 # %% auto #0
-__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'MAX_NEXT', 'SCORE_BATCHED_TOKENS', 'API_KEY_ENV',
-           'vllm_python', 'GenParams', 'prompt_ids', 'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama',
-           'random_lora', 'Generation', 'HFEngine', 'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate',
-           'scoring_engine', 'vllm_score_labels', 'Server', 'adapter_specs', 'check_adapters', 'serve', 'models',
-           'complete', 'chat', 'serve_parser', 'cli_serve']
+__all__ = ['VLLM_PYTHON_ENV', 'VLLM_LORA_RANKS', 'VLLM_LORA_INITS', 'MAX_NEXT', 'API_KEY_ENV', 'vllm_python', 'GenParams',
+           'prompt_ids', 'lora_rank', 'adapter_modules', 'check_servable', 'tiny_llama', 'random_lora', 'Generation',
+           'HFEngine', 'VLLMEngine', 'vllm_generate', 'hf_generate', 'generate', 'scoring_engine', 'vllm_score_labels',
+           'Server', 'adapter_specs', 'check_adapters', 'serve', 'models', 'complete', 'chat', 'serve_parser',
+           'cli_serve']
 
 # %% ../nbs/04_vllm.ipynb #c006
 VLLM_PYTHON_ENV = 'MED_LLM_FT_VLLM_PYTHON'
@@ -538,13 +538,9 @@ def generate(model, tok=None, records:list=(), max_new_tokens:int=256, batch_siz
                          max_model_len=max_len, **kw)
 
 # %% ../nbs/04_vllm.ipynb #vs02
-SCORE_BATCHED_TOKENS = 65536  # prompt tokens per engine step when scoring on a GPU (vLLM's own default there: 16384)
-
 def scoring_engine(model:str=DEFAULT_MODEL, max_len:int=512, **engine_kw) -> VLLMEngine:
-    "A vLLM engine for `vllm_score_labels`: labels' next tokens among themselves (processed log-probabilities); on a GPU, steps of `SCORE_BATCHED_TOKENS` prompt tokens."
-    import torch
-    kw = {'logprobs_mode': 'processed_logprobs', **({'max_num_batched_tokens': max(SCORE_BATCHED_TOKENS, max_len + 1)} if torch.cuda.is_available() else {})}
-    return VLLMEngine(model, max_model_len=max_len + 1, **{**kw, **engine_kw})
+    "A vLLM engine for `vllm_score_labels`: prompts of up to `max_len` tokens, the labels' next tokens scored among themselves (processed log-probabilities)."
+    return VLLMEngine(model, max_model_len=max_len + 1, **{'logprobs_mode': 'processed_logprobs', **engine_kw})
 
 def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub id
                       records:list=(), # `QARecord`s: PubMedQA or multiple choice
