@@ -456,8 +456,8 @@ def _vllm_worker(argv:list) -> int:
     for line in sys.stdin:
         req = json.loads(line)
         if req.get('op') == 'close': break
-        if req.get('op') == 'reset': send(ok=True, reset=bool(llm.reset_prefix_cache())); continue
         try:
+            if req.get('op') == 'reset': send(ok=True, reset=bool(llm.reset_prefix_cache())); continue
             if req.get('op') == 'score':  # one token of output each; what is asked for is the prompt's own log-probabilities
                 calls += 1; seqs, starts, res = req['seqs'], req['starts'], {}
                 sp = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
