@@ -22,7 +22,13 @@ export MED_LLM_FT_VLLM_PYTHON="$VLLM_VENV/bin/python"
 # the real PQA-L for the tests that use it (the package itself only looks at $PUBMEDQA_DIR and its cache)
 [ -z "${PUBMEDQA_DIR:-}" ] && [ -f ../shared/data/pubmedqa/ori_pqal.json ] && export PUBMEDQA_DIR="$(cd ../shared/data/pubmedqa && pwd)"
 nbdev_export && git diff --exit-code -- med_llm_ft || { echo "nbdev_export changed the package: the notebooks and med_llm_ft/ disagree"; exit 1; }
-nbdev_test --n_workers 2
+# the tests run tiny models, where a second torch thread in a process costs more in synchronization than it gains: one
+# thread per process, two processes at a time (nbdev_test's workers, pytest-xdist's), is what uses two cores best
+# (on two cores, as CI has: nbdev_test 421 -> 274 s, pytest 853 -> 514 s). Set OMP_NUM_THREADS or MED_LLM_FT_TEST_WORKERS to change it.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"; export MKL_NUM_THREADS="${MKL_NUM_THREADS:-$OMP_NUM_THREADS}"
+workers="${MED_LLM_FT_TEST_WORKERS:-2}"
+nbdev_test --n_workers "$workers"
 # the docs site's browser test needs Chromium; without it that test is skipped (CI installs it: see .ci/run)
 command -v chromium >/dev/null || echo "tools/test.sh: Chromium is not installed, so the docs browser test will be skipped (Debian: apt-get install -y chromium)"
-python -m pytest -q --durations=20 tests
+# a test file's tests stay in one process (--dist loadfile), so a module's fixture (a trained adapter, a built site) is made once
+python -m pytest -q -n "$workers" --dist loadfile --durations=20 tests
