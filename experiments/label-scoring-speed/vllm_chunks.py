@@ -2,7 +2,7 @@
 tokenized) or all in one request, interleaved, the prefix cache emptied before every pass; the seconds of every pass are written
 to `--out` after each (a run cut short keeps what it timed).
 
-    python experiments/label-scoring-speed/vllm_chunks.py --run mcq@shape:qwen2.5-1.5b --tokenizer .device/ls/tok --data .device/ls/dat --out results/vllm_chunks_h200.json
+    python experiments/label-scoring-speed/vllm_chunks.py --run mcq@shape:qwen2.5-1.5b --tokenizer .device/ls/tok --data .device/ls/dat --out experiments/label-scoring-speed/results/vllm_chunks_h200.json
 """
 import argparse, json, sys, tempfile, time
 from pathlib import Path
