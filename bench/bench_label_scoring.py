@@ -22,7 +22,8 @@ the JSON gives the agreement, the largest score difference and how many disagree
 Add `--vllm` to time `serving.vllm_score_labels` beside them (one `serving.scoring_engine` per workload, in the mode where a label's
 next token is scored among the labels' tokens; options of several tokens by prompt log-probabilities; the prefix cache emptied
 before each timed pass, and the same engine's passes with it kept beside them; `--vllm-budget N` adds an engine taking N prompt
-tokens per step, `--vllm-chunk N` times the first engine once more with questions sent N at a time),
+tokens per step, `--vllm-chunk N` times the first engine once more with questions sent N at a time, `--vllm-quant Q` adds an
+engine whose weights vLLM quantizes as it loads them, e.g. fp8),
 `--liger` to time the new scorer once more after Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) are put into the model (last, since
 they patch it in place), and `--profile` for the GPU kernels that take the forward's time (torch.profiler, one pass).
 
@@ -117,6 +118,7 @@ def main(argv=None):
     ap.add_argument('--vllm', action='store_true', help="also `serving.vllm_score_labels`: the model saved to a folder, one vLLM engine per workload (prefix caching on, emptied before each timed pass)")
     ap.add_argument('--vllm-chunk', type=int, default=None, metavar='N', help="with --vllm, also time the engine with questions sent N at a time (more than there are: one request)")
     ap.add_argument('--vllm-budget', type=int, default=None, metavar='N', help="with --vllm, also an engine taking N prompt tokens per step (vLLM's default on a large GPU: 16384)")
+    ap.add_argument('--vllm-quant', default=None, metavar='Q', help="with --vllm, also an engine whose weights vLLM quantizes as it loads them (quantization=Q, e.g. fp8 on a GPU with FP8 units; vLLM 0.22's fp8 imports the humming-kernels package)")
     ap.add_argument('--liger', action='store_true', help="also the new scorer with Liger's kernels in the model (GPU, liger-kernel installed)")
     ap.add_argument('--profile', action='store_true', help="the forward's top GPU kernels by time (torch.profiler), with and without --liger")
     ap.add_argument('--repeats', type=int, default=3, help='time our two scorers this many times, interleaved, and keep the fastest of each (lm-eval: once)')
@@ -179,7 +181,7 @@ def main(argv=None):
             res['agreement']['lm_eval_vs_today'] = agreement(labels, labels, old, theirs)
             res['speedup_new_vs_lm_eval'] = round(res['scorers']['lm_eval_hf']['loglikelihood_seconds'] / t_new, 2)
         if a.vllm:
-            try: vt, vs = run_vllm(model, tok, recs, max_len, info['dtype'], a.repeats, a.vllm_budget, a.vllm_chunk)
+            try: vt, vs = run_vllm(model, tok, recs, max_len, info['dtype'], a.repeats, a.vllm_budget, a.vllm_chunk, a.vllm_quant)
             except Exception as e: res['scorers']['vllm'] = {'error': f"{type(e).__name__}: {e}"[-2000:]}
             else:
                 res['scorers'].update(vt)
@@ -262,12 +264,13 @@ def run_liger(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
     return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'liger_kernel': _version('liger-kernel')}, out['raw_scores']
 
 
-def run_vllm(model, tok, recs, max_len, dtype, repeats, budget=None, chunk=None):
+def run_vllm(model, tok, recs, max_len, dtype, repeats, budget=None, chunk=None, quant=None):
     """({scorer: timing}, {scorer: raw scores}) of `serving.vllm_score_labels` on `model` saved to a folder, on an engine from
     `serving.scoring_engine` (its start not timed), the prefix cache emptied before every timed pass (`vllm`): a repeat would otherwise
     find its prompts computed already, as the same engine's passes with the cache kept show (`vllm_prefix_cache_kept`). With `budget`,
     also on an engine taking that many prompt tokens per step (`vllm_budget_N`; vLLM's default on a large GPU: 16384). With `chunk`,
-    the first engine's passes are timed once more with questions sent `chunk` at a time (`vllm_chunk_N`; the default: 256)."""
+    the first engine's passes are timed once more with questions sent `chunk` at a time (`vllm_chunk_N`; the default: 256). With
+    `quant`, also on an engine whose weights vLLM quantizes as it loads them (`vllm_quant_Q`, e.g. 'fp8': another model, so never a default)."""
     import torch
     from med_llm_ft.serving import scoring_engine, vllm_score_labels
     out, scores = {}, {}
@@ -281,7 +284,8 @@ def run_vllm(model, tok, recs, max_len, dtype, repeats, budget=None, chunk=None)
         model.save_pretrained(d); tok.save_pretrained(d)
         if torch.cuda.is_available(): torch.cuda.empty_cache()  # this process keeps its model: vLLM gets a share of the memory, not 90%
         kw = {'gpu_memory_utilization': 0.6} if torch.cuda.is_available() else {}
-        for name, extra in [('vllm', {}), *([(f'vllm_budget_{budget}', {'max_num_batched_tokens': budget})] if budget else [])]:
+        for name, extra in [('vllm', {}), *([(f'vllm_budget_{budget}', {'max_num_batched_tokens': budget})] if budget else []),
+                            *([(f'vllm_quant_{quant}', {'quantization': quant})] if quant else [])]:
             try:
                 with scoring_engine(d, max_len, dtype=dtype, enable_prefix_caching=True, **kw, **extra) as eng:
                     vllm_score_labels(d, recs[:4], max_len=max_len, engine=eng)  # warm-up
@@ -292,7 +296,7 @@ def run_vllm(model, tok, recs, max_len, dtype, repeats, budget=None, chunk=None)
                 if name == 'vllm': raise
                 out[name] = {'error': f"{type(e).__name__}: {e}"[-2000:]}; continue
             out[name].update(engine_start_s=eng.startup_s, max_num_batched_tokens=extra.get('max_num_batched_tokens', 'vLLM default'),
-                             vllm=eng.version, device=eng.device)
+                             quantization=extra.get('quantization'), vllm=eng.version, device=eng.device)
             print(json.dumps({name: out[name]}), flush=True)
     return out, scores
 
