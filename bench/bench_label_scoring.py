@@ -25,7 +25,7 @@ before each timed pass, and the same engine's passes with it kept beside them; `
 tokens per step, `--vllm-chunk N` times the first engine once more with questions sent N at a time, `--vllm-quant Q` adds an
 engine whose weights vLLM quantizes as it loads them, e.g. fp8),
 `--liger` to time the new scorer once more after Liger's Triton kernels (RMSNorm, RoPE, SwiGLU) are put into the model (last, since
-they patch it in place), and `--profile` for the GPU kernels that take the forward's time (torch.profiler, one pass).
+they patch it in place), `--fp8` once more after that with the decoder layers' linears in float8 (`bench/fp8_linear.py`), and `--profile` for the GPU kernels that take the forward's time (torch.profiler, one pass).
 
 (.bench/tok: `load_tokenizer().save_pretrained('.bench/tok')`; .bench/pubmedqa: a copy of ori_pqal.json. On a GPU machine without
 lm-eval, carry the wheels of lm_eval 0.4.13, datasets 5.2.0, dill 0.4.1 and multiprocess 0.70.19.)
@@ -120,6 +120,7 @@ def main(argv=None):
     ap.add_argument('--vllm-budget', type=int, default=None, metavar='N', help="with --vllm, also an engine taking N prompt tokens per step (vLLM's default on a large GPU: 16384)")
     ap.add_argument('--vllm-quant', default=None, metavar='Q', help="with --vllm, also an engine whose weights vLLM quantizes as it loads them (quantization=Q, e.g. fp8 on a GPU with FP8 units; vLLM 0.22's fp8 imports the humming-kernels package)")
     ap.add_argument('--liger', action='store_true', help="also the new scorer with Liger's kernels in the model (GPU, liger-kernel installed)")
+    ap.add_argument('--fp8', action='store_true', help="also the new scorer with the decoder layers' linears in float8 (`bench/fp8_linear.py`; after --liger's kernels if given; a GPU with FP8 units, or the CPU)")
     ap.add_argument('--profile', action='store_true', help="the forward's top GPU kernels by time (torch.profiler), with and without --liger")
     ap.add_argument('--repeats', type=int, default=3, help='time our two scorers this many times, interleaved, and keep the fastest of each (lm-eval: once)')
     ap.add_argument('--out', default='bench_label_scoring.json', help='the JSON to write')
@@ -195,7 +196,17 @@ def main(argv=None):
                 res['speedup_new_liger_vs_new'] = round(t_new / res['scorers']['new_liger']['seconds'], 2)
                 res['phases_liger'] = phases(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'], timed)
                 if a.profile: res['profile_liger'] = profile(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'])
-            del models[mspec]
+        if a.fp8:  # after Liger's kernels if those are in: float8 linears go into the same model
+            name = 'new_liger_fp8' if a.liger and 'error' not in res['scorers']['new_liger'] else 'new_fp8'
+            try: res['scorers'][name], fs = run_fp8(model, tok, recs, max_len, a.batch_size, mbt, a.repeats, timed)
+            except Exception as e: res['scorers'][name] = {'error': f"{type(e).__name__}: {e}"[-2000:]}
+            else:
+                res['agreement'][f'{name}_vs_new'] = agreement(labels, labels, new['raw_scores'], fs)
+                res['accuracy'][name] = round(float(np.mean([labels[j] == r.answer for j, r in zip(fs.argmax(1), recs)])), 4)
+                res[f'speedup_{name}_vs_new'] = round(t_new / res['scorers'][name]['seconds'], 2)
+                res[f'phases_{name}'] = phases(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'], timed)
+                if a.profile: res[f'profile_{name}'] = profile(model, tok, recs, max_len, a.batch_size, new['max_batch_tokens'])
+        if a.liger or a.fp8: del models[mspec]  # patched in place: not used again
         results.append(res)
         print(json.dumps({k: res[k] for k in ('workload', 'model', 'n', 'scorers', 'agreement')}), flush=True)
 
@@ -227,7 +238,8 @@ def phases(model, tok, recs, max_len, batch_size, max_batch_tokens, timed):
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     _, t_fwd = timed(lambda: _forward_rows(model, rows, batch_size, pad, max_batch_tokens))
     tokens = sum(len(r[0]) for r in rows)
-    flop = 2 * sum(p.numel() for n, p in model.named_parameters() if '.layers.' in n) * tokens
+    weights = [*model.named_parameters(), *((n, b) for n, b in model.named_buffers() if n.endswith('.weight'))]  # (float8 weights are buffers)
+    flop = 2 * sum(p.numel() for n, p in weights if '.layers.' in n) * tokens
     return {'rows_seconds': round(t_rows, 4), 'forward_seconds': round(t_fwd, 4), 'tokens': tokens, 'forward_tflop': round(flop / 1e12, 4),
             'forward_tflop_per_s': round(flop / 1e12 / t_fwd, 1), 'questions_per_s_at_790_tflop_per_s': round(len(recs) / (flop / 790e12), 1)}
 
@@ -264,12 +276,27 @@ def run_liger(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
     return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'liger_kernel': _version('liger-kernel')}, out['raw_scores']
 
 
+def run_fp8(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
+    "(timing, raw scores) of `score_labels` after `fp8_linear.apply_fp8` makes the decoder layers' linears float8 (weights per row, inputs per token)."
+    from fp8_linear import apply_fp8
+    from med_llm_ft.evaluation import score_labels
+    apply_fp8(model)
+    t0 = time.perf_counter()
+    score_labels(model, tok, recs[:4], max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt)  # warm-up (the quantizer compiles)
+    warm = time.perf_counter() - t0
+    best, out = float('inf'), None
+    for _ in range(repeats):
+        o, t = timed(lambda: score_labels(model, tok, recs, max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt))
+        if t < best: best, out = t, o
+    return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'warm_up_s': round(warm, 2)}, out['raw_scores']
+
+
 def run_vllm(model, tok, recs, max_len, dtype, repeats, budget=None, chunk=None, quant=None):
     """({scorer: timing}, {scorer: raw scores}) of `serving.vllm_score_labels` on `model` saved to a folder, on an engine from
     `serving.scoring_engine` (its start not timed), the prefix cache emptied before every timed pass (`vllm`): a repeat would otherwise
     find its prompts computed already, as the same engine's passes with the cache kept show (`vllm_prefix_cache_kept`). With `budget`,
     also on an engine taking that many prompt tokens per step (`vllm_budget_N`; vLLM's default on a large GPU: 16384). With `chunk`,
-    the first engine's passes are timed once more with questions sent `chunk` at a time (`vllm_chunk_N`; the default: 256). With
+    the first engine's passes are timed once more with questions sent `chunk` at a time (`vllm_chunk_N`; the default: one request). With
     `quant`, also on an engine whose weights vLLM quantizes as it loads them (`vllm_quant_Q`, e.g. 'fp8': another model, so never a default)."""
     import torch
     from med_llm_ft.serving import scoring_engine, vllm_score_labels

@@ -548,14 +548,14 @@ def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub i
                       template:str='chat', system:str=SYSTEM_PROMPT, max_len:int=512, # as `score_labels`
                       too_long:str='error', # as `score_labels`: 'error', 'skip' or 'truncate'
                       engine:VLLMEngine|None=None, # a running engine (else `scoring_engine` starts one, stopped here)
-                      chunk:int|None=None, # records tokenized at a time while the engine scores the chunk before (None: `evaluation.SCORE_CHUNK`)
+                      chunk:int|None=None, # records sent at a time, each part while the next is tokenized (None: all in one request, faster on an H200)
                       **engine_kw) -> dict:
     """`evaluation.score_labels` through vLLM: the same rows and tokens. Where the labels differ in one next token, its log-probability
     among the labels' tokens (vLLM's processed log-probabilities): the same choice as the whole continuation's log-likelihood, each
     question's scores shifted by one number. Elsewhere (or on an `engine` started without logprobs_mode='processed_logprobs') each
     label's continuation is scored by its prompt log-probabilities."""
     import numpy as np
-    from med_llm_ft.evaluation import _chunks, _label_set, _drop_skipped, TOO_LONG, SCORE_CHUNK
+    from med_llm_ft.evaluation import _chunks, _label_set, _drop_skipped, TOO_LONG
     records = list(records)
     if not records: raise DataError("vllm_score_labels: no records")
     if too_long not in TOO_LONG: raise DataError(f"too_long: {too_long!r} is not one of {', '.join(TOO_LONG)}")
@@ -566,8 +566,8 @@ def vllm_score_labels(model:str=DEFAULT_MODEL, # packaged alias, folder or hub i
     eng = engine or scoring_engine(model, max_len, **engine_kw)
     nexts = getattr(eng, 'logprobs_mode', None) == 'processed_logprobs'
     meta, wheres = [], []
-    def requests():  # a chunk's requests go out while the next chunk is tokenized
-        for off, rows, m in _chunks(records, eng.tok, template, system, max_len, True, too_long, chunk or SCORE_CHUNK):
+    def requests():  # (with `chunk`: a part's requests go out while the next part is tokenized)
+        for off, rows, m in _chunks(records, eng.tok, template, system, max_len, True, too_long, chunk):
             meta.extend(m)
             seqs, starts, where, nseqs, ntoks, nwhere = [], [], [], [], [], []
             for seq, n_ctx, nxt, i, js, tails in rows:
