@@ -14,10 +14,7 @@ if [ "$(ls /tmp/chunks/vllm.* 2>/dev/null | wc -l)" -gt 0 ]; then
   mkdir -p /tmp/vw && cat /tmp/chunks/vllm.* | tar -x -C /tmp/vw && \
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/vsite /tmp/vw/slim/*.whl
   log "vllm wheels rc=$? ($(ls /tmp/vw/slim | wc -l))"; VP=/tmp/vsite:$PYTHONPATH
-  if ! PYTHONPATH=$VP timeout 300 python3 -c "import vllm, vllm.entrypoints.llm, humming; print(vllm.__version__)" > $R/vllm_import.log 2>&1 && ls /tmp/vw/cond/*.whl >/dev/null 2>&1; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/vcond /tmp/vw/cond/*.whl; VP=/tmp/vsite:/tmp/vcond:$PYTHONPATH
-    PYTHONPATH=$VP timeout 300 python3 -c "import vllm, vllm.entrypoints.llm, humming; print(vllm.__version__)" >> $R/vllm_import.log 2>&1
-  fi
+  PYTHONPATH=$VP timeout 300 python3 -c "import vllm, vllm.entrypoints.llm, humming; print(vllm.__version__)" > $R/vllm_import.log 2>&1
   log "vllm import: $(tail -n 1 $R/vllm_import.log)"
 fi
 B="python3 bench/bench_label_scoring.py --tokenizer ${TOK:-.device/ls/tok} --data ${DATA:-.device/ls/dat} --no-lm-eval ${EXTRA:-}"
