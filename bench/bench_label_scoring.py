@@ -263,32 +263,31 @@ def profile(model, tok, recs, max_len, batch_size, max_batch_tokens, top=15):
             'top': [{'kernel': e.key[:120], 'ms': round(us(e) / 1e3, 2), 'share': round(us(e) / total, 4), 'calls': e.count} for e in ev[:top]]}
 
 
-def run_liger(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
-    "(timing, raw scores) of `score_labels` after Liger's RMSNorm, RoPE and SwiGLU kernels are put into `model` (`models.apply_liger`, as `evaluate_model` does)."
-    from med_llm_ft.models import apply_liger
+def run_patched(patch, model, tok, recs, max_len, batch_size, mbt, repeats, timed):
+    "(timing, raw scores) of `score_labels` after `patch(model)` changes the model in place; the first 4 questions warm it up (compiles), timed apart."
     from med_llm_ft.evaluation import score_labels
-    apply_liger(model)
-    score_labels(model, tok, recs[:4], max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt)  # warm-up (Triton compiles)
-    best, out = float('inf'), None
-    for _ in range(repeats):
-        o, t = timed(lambda: score_labels(model, tok, recs, max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt))
-        if t < best: best, out = t, o
-    return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'liger_kernel': _version('liger-kernel')}, out['raw_scores']
-
-
-def run_fp8(model, tok, recs, max_len, batch_size, mbt, repeats, timed):
-    "(timing, raw scores) of `score_labels` after `fp8_linear.apply_fp8` makes the decoder layers' linears float8 (weights per row, inputs per token)."
-    from fp8_linear import apply_fp8
-    from med_llm_ft.evaluation import score_labels
-    apply_fp8(model)
+    patch(model)
     t0 = time.perf_counter()
-    score_labels(model, tok, recs[:4], max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt)  # warm-up (the quantizer compiles)
+    score_labels(model, tok, recs[:4], max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt)
     warm = time.perf_counter() - t0
     best, out = float('inf'), None
     for _ in range(repeats):
         o, t = timed(lambda: score_labels(model, tok, recs, max_len=max_len, batch_size=batch_size, max_batch_tokens=mbt))
         if t < best: best, out = t, o
     return {'seconds': round(best, 4), 'questions_per_s': round(len(recs) / best, 1), 'warm_up_s': round(warm, 2)}, out['raw_scores']
+
+
+def run_liger(*args):
+    "`run_patched` with Liger's RMSNorm, RoPE and SwiGLU kernels put into the model (`models.apply_liger`, as `evaluate_model` does)."
+    from med_llm_ft.models import apply_liger
+    t, scores = run_patched(apply_liger, *args)
+    return {**t, 'liger_kernel': _version('liger-kernel')}, scores
+
+
+def run_fp8(*args):
+    "`run_patched` with the decoder layers' linears made float8 (`fp8_linear.apply_fp8`: weights per row, inputs per token)."
+    from fp8_linear import apply_fp8
+    return run_patched(apply_fp8, *args)
 
 
 def run_vllm(model, tok, recs, max_len, dtype, repeats, budget=None, chunk=None, quant=None):
